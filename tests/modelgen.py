@@ -1,0 +1,53 @@
+"""Small int8 TFLite models made on the fly from tf_keras layers, for per-operator conformance tests."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+CACHE = Path(os.environ.get("TINYENGINE_TEST_MODELS", Path(__file__).resolve().parents[1] / ".cache" / "test_models"))
+
+
+def int8_tflite(build, input_shapes, name: str, float_io: bool = False, seed: int = 0,
+                representative_scale: float = 1.0) -> bytes:
+    """Convert `build(inputs) -> outputs` (tf_keras functional layers) to a fully int8 TFLite model.
+
+    input_shapes: list of shapes without the batch dimension. Cached on disk by name, shapes and the
+    source of `build`, so the slow converter runs once per model."""
+    import inspect
+    key = hashlib.sha256(repr((name, input_shapes, float_io, seed, representative_scale,
+                               inspect.getsource(build))).encode()).hexdigest()[:16]
+    path = CACHE / f"{name}-{key}.tflite"
+    if path.exists():
+        return path.read_bytes()
+    from keras_mcunet._tf import keras, tf
+    keras.utils.set_random_seed(seed)
+    inputs = [keras.Input(shape=s, batch_size=1) for s in input_shapes]
+    outputs = build(*inputs)
+    model = keras.Model(inputs, outputs)
+    rng = np.random.default_rng(seed)
+
+    def representative():
+        for _ in range(16):
+            yield [rng.normal(0, representative_scale, (1, *s)).astype(np.float32) for s in input_shapes]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if not float_io:
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    data = conv.convert()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return data
+
+
+def op_names(model: bytes) -> list[str]:
+    from tinyengine_tflite.reader import read_model
+    return [op.name for op in read_model(model).operators]

@@ -1,0 +1,89 @@
+"""Bit-exact references: LiteRT with its reference kernels (BUILTIN_REF) and TFLite Micro."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SUITE_DIR = SHARED / "models"
+
+
+def suite_models() -> list[Path]:
+    return sorted(SUITE_DIR.glob("*.tflite"))
+
+
+def random_inputs(details: list[dict], seed: int) -> list[np.ndarray]:
+    """Inputs for every model input: full int8 range, or floats spanning the input's typical range."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in details:
+        shape = tuple(int(s) for s in d["shape"])
+        if d["dtype"] == np.int8:
+            out.append(rng.integers(-128, 128, shape).astype(np.int8))
+        else:
+            out.append(rng.uniform(-1.0, 1.0, shape).astype(np.float32))
+    return out
+
+
+def run_litert(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    it = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
+def run_tflm(model: bytes, inputs: list[np.ndarray], n_outputs: int | None = None) -> list[np.ndarray]:
+    from tflite_micro.python.tflite_micro import runtime
+    it = runtime.Interpreter.from_bytes(model)
+    for i, x in enumerate(inputs):
+        it.set_input(x, i)
+    it.invoke()
+    if n_outputs is None:
+        n_outputs = len(run_litert_details(model))
+    return [it.get_output(i) for i in range(n_outputs)]
+
+
+def run_litert_details(model: bytes) -> list[dict]:
+    from ai_edge_litert.interpreter import Interpreter
+    it = Interpreter(model_content=model)
+    return it.get_output_details()
+
+
+def run_tinyengine(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    import tinyengine_tflite
+    it = tinyengine_tflite.Interpreter(model_content=model)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()]
+
+
+def assert_bit_exact(model: bytes, seeds=(0, 1, 2), tflm: bool = True) -> None:
+    """tinyengine's outputs equal LiteRT BUILTIN_REF's (and TFLM's), byte for byte, on several inputs."""
+    import tinyengine_tflite
+    it = tinyengine_tflite.Interpreter(model_content=model)
+    it.allocate_tensors()
+    for seed in seeds:
+        inputs = random_inputs(it.get_input_details(), seed)
+        for d, x in zip(it.get_input_details(), inputs):
+            it.set_tensor(d["index"], x)
+        it.invoke()
+        ours = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+        refs = {"litert": run_litert(model, inputs)}
+        if tflm:
+            refs["tflm"] = run_tflm(model, inputs, len(ours))
+        for who, ref in refs.items():
+            assert len(ours) == len(ref), f"{who}: {len(ref)} outputs, tinyengine {len(ours)}"
+            for k, (a, b) in enumerate(zip(ours, ref)):
+                assert a.dtype == b.dtype and a.shape == b.shape, (who, k, a.dtype, b.dtype, a.shape, b.shape)
+                diff = np.flatnonzero(a.reshape(-1).view(np.uint8 if a.dtype == np.int8 else np.uint32) !=
+                                      b.reshape(-1).view(np.uint8 if b.dtype == np.int8 else np.uint32))
+                assert diff.size == 0, (f"output {k} differs from {who} at {diff.size} of {a.size} positions "
+                                        f"(seed {seed}); first {diff[:5]}: ours {a.reshape(-1)[diff[:5]]}, "
+                                        f"{who} {b.reshape(-1)[diff[:5]]}")

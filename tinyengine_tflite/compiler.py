@@ -1,0 +1,25 @@
+"""The conversion pipeline: .tflite -> IR -> lowered layers -> schedule -> C."""
+from __future__ import annotations
+
+from .codegen import generate
+from .layers import LoweredModel
+from .lower import lower_graph, supported_ops
+from .reader import load_model_bytes, read_model
+from .report import ConversionReport, make_report
+from .schedule import Schedule, schedule
+
+
+def compile_model(model, inplace: bool = True) -> tuple[LoweredModel, Schedule]:
+    """Read, lower and plan a model (a path or flatbuffer bytes)."""
+    buf, name = load_model_bytes(model)
+    graph = read_model(buf if name == "<bytes>" else name, supported_ops())
+    lowered = lower_graph(graph, name)
+    return lowered, schedule(lowered, inplace=inplace)
+
+
+def convert(model, out_dir, prefix: str = "model", inplace: bool = True) -> ConversionReport:
+    """Convert an int8 .tflite (path or bytes) into a self-contained C99 folder; returns the memory report."""
+    lowered, sched = compile_model(model, inplace=inplace)
+    report = make_report(lowered, sched)
+    report.files = generate(lowered, sched, out_dir, prefix)
+    return report

@@ -1,0 +1,61 @@
+/* tinyengine_tflite kernel library: fixed-point helpers shared by every kernel.
+ *
+ * The arithmetic reproduces TFLite's reference integer kernels bit for bit (gemmlowp's rounding doubling
+ * high multiply and rounding right shift; TFLite's MultiplyByQuantizedMultiplier, in both its roundings). Right
+ * shifts of negative values assume an arithmetic shift, as gcc and arm-none-eabi-gcc implement it.
+ * C99, no allocation, no host dependency. */
+#ifndef TE_COMMON_H
+#define TE_COMMON_H
+
+#include <stdint.h>
+
+#define TE_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define TE_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static inline int32_t te_clamp(int32_t v, int32_t lo, int32_t hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), saturating the one overflow case. */
+static inline int32_t te_sat_round_doubling_high_mul(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
+    return (int32_t)((ab + nudge) / (1LL << 31));
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^exponent, rounding halves away from zero. */
+static inline int32_t te_rounding_divide_by_pot(int32_t x, int exponent) {
+    const int32_t mask = (int32_t)((1LL << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier (double rounding): x * multiplier * 2^(shift - 31), rounded twice
+ * (doubling high multiply, then a rounding right shift). The convolutions use it. */
+static inline int32_t te_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+    const int left = shift > 0 ? shift : 0;
+    const int right = shift > 0 ? 0 : -shift;
+    const int32_t shifted = (int32_t)((uint32_t)x << left);  /* wraps like TFLite's int32 multiply */
+    return te_rounding_divide_by_pot(te_sat_round_doubling_high_mul(shifted, multiplier), right);
+}
+
+/* The single-rounding form: round(x * multiplier / 2^(31 - shift)), halves up; shift in [-31, 30].
+ * LiteRT's and TFLM's fully-connected reference kernels round this way (checked bit for bit). */
+static inline int32_t te_multiply_by_quantized_multiplier_single(int32_t x, int32_t multiplier, int32_t shift) {
+    const int total_shift = 31 - shift;
+    const int64_t round = (int64_t)1 << (total_shift - 1);
+    return (int32_t)(((int64_t)x * multiplier + round) >> total_shift);
+}
+
+/* Requantize an int32 accumulator to int8 with the output offset and activation clamp. */
+static inline int8_t te_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
+                                   int32_t act_min, int32_t act_max) {
+    int32_t v = te_multiply_by_quantized_multiplier(acc, multiplier, shift) + output_offset;
+    return (int8_t)te_clamp(v, act_min, act_max);
+}
+
+#endif /* TE_COMMON_H */

@@ -1,0 +1,21 @@
+/* Requantization (int8 -> int8 QUANTIZE) and the float edges of a model (float -> int8 input,
+ * int8 -> float output), exactly as TFLite's AffineQuantize and Dequantize compute them. */
+#ifndef TE_IO_H
+#define TE_IO_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t size;
+    int32_t input_offset, output_offset;
+    int32_t mult, shift;
+} te_requant_params;
+
+void te_requantize_s8(const te_requant_params *p, const int8_t *input, int8_t *output);
+
+/* q = clamp(round(x / scale) + zero_point): float division, halves rounded away from zero. */
+void te_quantize_f32_s8(const float *input, int32_t size, float scale, int32_t zero_point, int8_t *output);
+/* x = (float)((double)scale * (q - zero_point)). */
+void te_dequantize_s8_f32(const int8_t *input, int32_t size, float scale, int32_t zero_point, float *output);
+
+#endif /* TE_IO_H */

@@ -1,0 +1,88 @@
+"""The schedule IR: what the planner and the code generator see. A model, or an abstract network from the
+NAS profiler, becomes activation buffers and a list of kernel calls (layers) over them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
+
+
+@dataclass
+class Buffer:
+    """An activation tensor in the arena. Aliases (RESHAPE) share one Buffer."""
+    id: int
+    name: str
+    shape: tuple[int, ...]
+    nbytes: int
+    dtype: str = "int8"
+
+
+@dataclass
+class Const:
+    """A constant array in flash. `data` is None in abstract graphs (only the size matters there)."""
+    name: str
+    dtype: str                      # key of CTYPES
+    count: int
+    data: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return self.count * np.dtype(self.dtype).itemsize
+
+    @classmethod
+    def of(cls, name: str, array, dtype: str) -> "Const":
+        a = np.ascontiguousarray(np.asarray(array).astype(dtype)).reshape(-1)
+        return cls(name, dtype, int(a.size), a)
+
+
+@dataclass
+class InPlace:
+    """How a layer runs when its output may overwrite its first input (the input dies at this layer)."""
+    kernel: str
+    scratch_bytes: int
+
+
+@dataclass
+class Layer:
+    """One kernel call: kernel(&params, inputs..., consts..., outputs..., [scratch]).
+    `inplace` is the in-place variant, when the kernel has one."""
+    op: str                               # TFLite operator name, for reports and errors
+    op_index: int                         # index in the TFLite graph (-1 for abstract graphs)
+    kernel: str                           # C function
+    param_struct: str                     # C struct type of `params`
+    params: dict[str, int | float]        # field -> literal, in declaration order
+    inputs: list[int]                     # buffer ids
+    outputs: list[int]
+    consts: list[Const] = field(default_factory=list)
+    scratch_bytes: int = 0
+    takes_scratch: bool = False           # the kernel's last argument is a scratch pointer (NULL when 0 bytes)
+    inplace: InPlace | None = None        # (in-place variants always take a scratch pointer)
+    array_inputs: bool = False            # inputs passed as one array of pointers (CONCATENATION)
+    macs: int = 0
+
+
+@dataclass
+class IOSpec:
+    """A model input or output as the API presents it."""
+    buffer: int
+    tensor_index: int                     # the TFLite tensor index users address it by
+    name: str
+    shape: tuple[int, ...]
+    dtype: str                            # "int8" or "float32" (float I/O is (de)quantized around the int8 buffer)
+    scale: float                          # int8 buffer's quantization
+    zero_point: int
+
+
+@dataclass
+class LoweredModel:
+    name: str
+    buffers: list[Buffer]
+    layers: list[Layer]
+    inputs: list[IOSpec]
+    outputs: list[IOSpec]
+
+    @property
+    def const_bytes(self) -> int:
+        return sum(c.nbytes for layer in self.layers for c in layer.consts)

@@ -1,0 +1,121 @@
+"""Lowering: the reader's Graph becomes a LoweredModel (buffers + kernel calls), one operator at a time.
+
+Each operator family lives in tinyengine_tflite/ops/<family>.py and registers its lowering with @lowering.
+A lowering reads the operator's tensors through the context, validates them (errors name the operator), and
+either adds a Layer, makes its output an alias of its input (RESHAPE), or folds it into a constant."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .errors import ConversionError, UnsupportedOperatorError
+from .ir import Graph, Operator, Tensor
+from .layers import Buffer, IOSpec, Layer, LoweredModel
+
+LOWERINGS: dict[str, Callable[["LoweringContext", Operator], None]] = {}
+
+
+def lowering(*names: str):
+    def register(fn):
+        for n in names:
+            LOWERINGS[n] = fn
+        return fn
+    return register
+
+
+def supported_ops() -> set[str]:
+    from . import ops  # noqa: F401  (registers every lowering)
+    return set(LOWERINGS)
+
+
+class LoweringContext:
+    def __init__(self, graph: Graph, model_name: str):
+        self.graph = graph
+        self.model_name = model_name
+        self.buffers: list[Buffer] = []
+        self.layers: list[Layer] = []
+        self.tensor_buffer: dict[int, int] = {}
+        self.values: dict[int, np.ndarray] = {t.index: t.data for t in graph.tensors if t.data is not None}
+        self.inputs: list[IOSpec] = []
+        self.outputs: list[IOSpec] = []
+        self.float_inputs = {i for i in graph.inputs if graph.tensors[i].dtype == "float32"}
+
+    # --- errors -------------------------------------------------------------------------------------
+    def error(self, op: Operator, message: str, unsupported: bool = False) -> ConversionError:
+        cls = UnsupportedOperatorError if unsupported else ConversionError
+        return cls(message, model=self.model_name, op_name=op.name, op_index=op.index)
+
+    # --- tensors ------------------------------------------------------------------------------------
+    def tensor(self, i: int) -> Tensor:
+        return self.graph.tensors[i]
+
+    def value(self, i: int) -> np.ndarray | None:
+        """The constant value of tensor i (from the file or folded), or None for an activation."""
+        return self.values.get(i)
+
+    def set_value(self, i: int, value: np.ndarray) -> None:
+        self.values[i] = np.asarray(value)
+
+    def buffer_of(self, op: Operator, t: int) -> int:
+        if t in self.tensor_buffer:
+            return self.tensor_buffer[t]
+        tt = self.tensor(t)
+        raise self.error(op, f"input tensor {t} ({tt.name!r}) is neither computed by an earlier operator "
+                             "nor a constant")
+
+    def new_buffer(self, t: int, shape=None) -> int:
+        tt = self.tensor(t)
+        shape = tuple(tt.shape if shape is None else shape)
+        b = Buffer(len(self.buffers), tt.name, shape, int(np.prod(shape, dtype=np.int64)) * 1, "int8")
+        self.buffers.append(b)
+        self.tensor_buffer[t] = b.id
+        return b.id
+
+    def alias(self, out_t: int, in_t: int, op: Operator) -> None:
+        self.tensor_buffer[out_t] = self.buffer_of(op, in_t)
+
+    def add(self, layer: Layer) -> Layer:
+        self.layers.append(layer)
+        return layer
+
+    # --- model I/O ----------------------------------------------------------------------------------
+    def add_input(self, t_api: int, buffer: int, quant_tensor: Tensor) -> None:
+        scale, zp = quant_tensor.qparams()
+        api = self.tensor(t_api)
+        self.inputs.append(IOSpec(buffer, t_api, api.name, tuple(api.shape), api.dtype, scale, zp))
+
+
+def lower_graph(graph: Graph, model_name: str) -> LoweredModel:
+    from . import ops  # noqa: F401  (registers every lowering)
+
+    ctx = LoweringContext(graph, model_name)
+    for i in graph.inputs:
+        if i not in ctx.float_inputs:
+            t = graph.tensors[i]
+            if t.dtype != "int8":
+                raise ConversionError(f"input tensor {i} ({t.name!r}) is {t.dtype}; inputs must be int8 or float32",
+                                      model=model_name)
+            ctx.add_input(i, ctx.new_buffer(i), t)
+    for op in graph.operators:
+        fn = LOWERINGS.get(op.name)
+        if fn is None:
+            raise ctx.error(op, f"{op.name} is not supported by tinyengine_tflite", unsupported=True)
+        fn(ctx, op)
+    # Inputs are declared in the graph's order, whichever operator created their buffer.
+    order = {t: k for k, t in enumerate(graph.inputs)}
+    ctx.inputs.sort(key=lambda s: order[s.tensor_index])
+    for i in graph.outputs:
+        if any(o.tensor_index == i for o in ctx.outputs):
+            continue
+        t = graph.tensors[i]
+        if i not in ctx.tensor_buffer:
+            raise ConversionError(f"output tensor {i} ({t.name!r}) is not computed by any operator", model=model_name)
+        scale, zp = t.qparams()
+        ctx.outputs.append(IOSpec(ctx.tensor_buffer[i], i, t.name, tuple(t.shape), t.dtype, scale, zp))
+    order = {t: k for k, t in enumerate(graph.outputs)}
+    ctx.outputs.sort(key=lambda s: order[s.tensor_index])
+    if len(ctx.inputs) != len(graph.inputs):
+        missing = [graph.tensors[i].name for i in graph.inputs if all(s.tensor_index != i for s in ctx.inputs)]
+        raise ConversionError(f"float input(s) {missing} are not consumed by a QUANTIZE operator", model=model_name)
+    return LoweredModel(graph.name, ctx.buffers, ctx.layers, ctx.inputs, ctx.outputs)

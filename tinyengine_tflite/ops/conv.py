@@ -1,0 +1,149 @@
+"""CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: int8 activations, int8 per-channel weights, int32 bias.
+
+The input zero point is folded into the bias at compile time (bias - zp * sum(filter)); the convolution's
+im2col fills padding with the input zero point so the fold stays exact at the borders."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers import Const, InPlace, Layer
+from ..lower import lowering
+from ..quant import conv_multipliers
+from .common import const_input, fused_range, nhwc, out_size, padding_name, qparams, same_padding
+
+
+def _weights(ctx, op, what="filter"):
+    f_t = op.inputs[1]
+    filt = const_input(ctx, op, f_t, what)
+    ft = ctx.tensor(f_t)
+    if ft.dtype != "int8":
+        raise ctx.error(op, f"{what} tensor {f_t} is {ft.dtype}; int8 weights are required", unsupported=True)
+    if ft.scale is None:
+        raise ctx.error(op, f"{what} tensor {f_t} has no quantization parameters")
+    if np.any(ft.zero_point != 0):
+        raise ctx.error(op, f"{what} tensor {f_t} has a non-zero zero point; weights must be symmetric")
+    return filt.astype(np.int32), ft.scale
+
+
+def _bias(ctx, op, n: int) -> np.ndarray:
+    if len(op.inputs) < 3 or op.inputs[2] < 0:
+        return np.zeros(n, dtype=np.int64)
+    b = const_input(ctx, op, op.inputs[2], "bias").astype(np.int64).reshape(-1)
+    if ctx.tensor(op.inputs[2]).dtype != "int32":
+        raise ctx.error(op, f"bias is {ctx.tensor(op.inputs[2]).dtype}; int32 is required", unsupported=True)
+    if b.size != n:
+        raise ctx.error(op, f"bias has {b.size} values for {n} output channels")
+    return b
+
+
+def _requant(ctx, op, in_t, out_t, filter_scales, n):
+    in_scale, in_zp = qparams(ctx, op, in_t, "input")
+    out_scale, out_zp = qparams(ctx, op, out_t, "output")
+    scales = np.broadcast_to(np.asarray(filter_scales, dtype=np.float32), (n,)) if len(filter_scales) in (1, n) \
+        else None
+    if scales is None:
+        raise ctx.error(op, f"filter has {len(filter_scales)} scales for {n} output channels")
+    mult, shift = conv_multipliers(in_scale, scales, out_scale)
+    act_min, act_max = fused_range(ctx, op, out_t)
+    return in_zp, out_zp, mult, shift, act_min, act_max
+
+
+def _geometry(ctx, op, in_hw, k_hw, out_hw):
+    o = op.options
+    stride = (o.get("stride_h", 1), o.get("stride_w", 1))
+    dil = (o.get("dilation_h_factor", 1), o.get("dilation_w_factor", 1))
+    pad = padding_name(o.get("padding", 1))
+    if pad not in ("SAME", "VALID"):
+        raise ctx.error(op, f"padding {pad} is not supported", unsupported=True)
+    pads = []
+    for d in range(2):
+        expect = out_size(pad, in_hw[d], k_hw[d], stride[d], dil[d])
+        if expect != out_hw[d]:
+            raise ctx.error(op, f"output size {out_hw[d]} does not match {pad} padding (expected {expect})")
+        pads.append(same_padding(in_hw[d], k_hw[d], stride[d], dil[d], out_hw[d]) if pad == "SAME" else 0)
+    return stride, dil, pads
+
+
+@lowering("CONV_2D")
+def lower_conv2d(ctx, op):
+    in_t, f_t, out_t = op.inputs[0], op.inputs[1], op.outputs[0]
+    ih, iw, ic = nhwc(ctx, op, in_t, "input")
+    oh, ow, oc = nhwc(ctx, op, out_t, "output")
+    filt, fscales = _weights(ctx, op)
+    if filt.ndim != 4 or filt.shape[0] != oc:
+        raise ctx.error(op, f"filter shape {list(filt.shape)} does not match {oc} output channels")
+    kh, kw, fic = filt.shape[1:]
+    if fic != ic:
+        raise ctx.error(op, f"filter has {fic} input channels, input has {ic} (grouped convolution is not supported)",
+                        unsupported=True)
+    stride, dil, pads = _geometry(ctx, op, (ih, iw), (kh, kw), (oh, ow))
+    in_zp, out_zp, mult, shift, amin, amax = _requant(ctx, op, in_t, out_t, fscales, oc)
+    bias = _bias(ctx, op, oc) - in_zp * filt.reshape(oc, -1).sum(axis=1)
+    pointwise = kh == kw == 1 and stride == (1, 1) and pads == [0, 0]
+    ctx.add(Layer(
+        op.name, op.index, "te_conv2d_s8", "te_conv_params",
+        dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
+             stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0], pad_left=pads[1],
+             input_zp=in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
+        [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
+        [Const.of("filter", filt, "int8"), Const.of("bias", bias, "int32"),
+         Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")],
+        scratch_bytes=0 if pointwise else kh * kw * ic, takes_scratch=True,
+        macs=oh * ow * oc * kh * kw * ic))
+
+
+@lowering("DEPTHWISE_CONV_2D")
+def lower_depthwise(ctx, op):
+    in_t, f_t, out_t = op.inputs[0], op.inputs[1], op.outputs[0]
+    ih, iw, ic = nhwc(ctx, op, in_t, "input")
+    oh, ow, oc = nhwc(ctx, op, out_t, "output")
+    filt, fscales = _weights(ctx, op)
+    if filt.ndim != 4 or filt.shape[0] != 1 or filt.shape[3] != oc:
+        raise ctx.error(op, f"filter shape {list(filt.shape)} does not match {oc} output channels")
+    kh, kw = filt.shape[1:3]
+    if oc % ic:
+        raise ctx.error(op, f"{oc} output channels is not a multiple of {ic} input channels")
+    mult_d = oc // ic
+    stride, dil, pads = _geometry(ctx, op, (ih, iw), (kh, kw), (oh, ow))
+    in_zp, out_zp, mult, shift, amin, amax = _requant(ctx, op, in_t, out_t, fscales, oc)
+    layer = ctx.add(Layer(
+        op.name, op.index, "te_depthwise_conv_s8", "te_dw_params",
+        dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, depth_mult=mult_d, k_h=kh, k_w=kw,
+             stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0], pad_left=pads[1],
+             input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
+        [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
+        [Const.of("filter", filt, "int8"), Const.of("bias", _bias(ctx, op, oc), "int32"),
+         Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")],
+        macs=oh * ow * oc * kh * kw))
+    if mult_d == 1:
+        # MCUNet's in-place depthwise: one channel at a time through an out_h*out_w buffer.
+        layer.inplace = InPlace("te_depthwise_conv_s8_inplace", oh * ow)
+
+
+@lowering("FULLY_CONNECTED")
+def lower_fully_connected(ctx, op):
+    in_t, f_t, out_t = op.inputs[0], op.inputs[1], op.outputs[0]
+    filt, fscales = _weights(ctx, op, "weights")
+    if filt.ndim != 2:
+        raise ctx.error(op, f"weights have shape {list(filt.shape)}; 2-D weights are expected")
+    out_depth, in_depth = filt.shape
+    n_in = int(np.prod(ctx.tensor(in_t).shape))
+    if n_in % in_depth:
+        raise ctx.error(op, f"input of {n_in} values is not a multiple of the weights' depth {in_depth}")
+    if int(np.prod(ctx.tensor(out_t).shape)) != n_in // in_depth * out_depth:
+        raise ctx.error(op, f"output shape {list(ctx.tensor(out_t).shape)} does not match "
+                            f"{n_in // in_depth} x {out_depth}")
+    in_zp, out_zp, mult, shift, amin, amax = _requant(ctx, op, in_t, out_t, fscales, out_depth)
+    per_channel = len(fscales) > 1
+    if not per_channel:
+        mult, shift = mult[:1], shift[:1]
+    bias = _bias(ctx, op, out_depth) - in_zp * filt.sum(axis=1)
+    batches = n_in // in_depth
+    ctx.add(Layer(
+        op.name, op.index, "te_fully_connected_s8", "te_fc_params",
+        dict(batches=batches, in_depth=in_depth, out_depth=out_depth, output_offset=out_zp,
+             act_min=amin, act_max=amax, per_channel=int(per_channel)),
+        [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
+        [Const.of("weights", filt, "int8"), Const.of("bias", bias, "int32"),
+         Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")],
+        macs=batches * in_depth * out_depth))

@@ -1,0 +1,48 @@
+"""QUANTIZE and DEQUANTIZE at the model's float edges, and int8 -> int8 QUANTIZE (requantization)."""
+from __future__ import annotations
+
+from ..layers import IOSpec, Layer
+from ..lower import lowering
+from ..quant import quantize_multiplier
+from .common import qparams
+
+
+@lowering("QUANTIZE")
+def lower_quantize(ctx, op):
+    in_t, out_t = op.inputs[0], op.outputs[0]
+    src, dst = ctx.tensor(in_t), ctx.tensor(out_t)
+    if dst.dtype != "int8":
+        raise ctx.error(op, f"output is {dst.dtype}; only int8 outputs are supported", unsupported=True)
+    if src.dtype == "float32":
+        if in_t not in ctx.float_inputs:
+            raise ctx.error(op, "float QUANTIZE is supported only on a model input (the model must be int8 inside)",
+                            unsupported=True)
+        qparams(ctx, op, out_t, "output")
+        # The float input is quantized outside the arena (by the API, exactly as TFLite does).
+        ctx.add_input(in_t, ctx.new_buffer(out_t), dst)
+        return
+    if src.dtype != "int8":
+        raise ctx.error(op, f"input is {src.dtype}; QUANTIZE from float32 or int8 is supported", unsupported=True)
+    in_scale, in_zp = qparams(ctx, op, in_t, "input")
+    out_scale, out_zp = qparams(ctx, op, out_t, "output")
+    mult, shift = quantize_multiplier(float(in_scale) / float(out_scale))
+    n = int(dst.nbytes)
+    ctx.add(Layer(op.name, op.index, "te_requantize_s8", "te_requant_params",
+                  dict(size=n, input_offset=-in_zp, output_offset=out_zp, mult=mult, shift=shift),
+                  [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)], [], macs=0))
+
+
+@lowering("DEQUANTIZE")
+def lower_dequantize(ctx, op):
+    in_t, out_t = op.inputs[0], op.outputs[0]
+    src, dst = ctx.tensor(in_t), ctx.tensor(out_t)
+    if src.dtype != "int8" or dst.dtype != "float32":
+        raise ctx.error(op, f"{src.dtype} -> {dst.dtype} is not supported; int8 -> float32 is", unsupported=True)
+    if out_t not in ctx.graph.outputs:
+        raise ctx.error(op, "DEQUANTIZE is supported only on a model output (the model must be int8 inside)",
+                        unsupported=True)
+    scale, zp = qparams(ctx, op, in_t, "input")
+    ctx.alias(out_t, in_t, op)
+    ctx.outputs.append(IOSpec(ctx.tensor_buffer[out_t], out_t, dst.name, tuple(dst.shape), "float32", scale, zp))
+
+

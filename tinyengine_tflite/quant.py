@@ -1,0 +1,73 @@
+"""Fixed-point parameters computed exactly as TFLite computes them (kernels/internal/quantization_util.cc),
+so that the generated C reproduces the reference kernels to the bit."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def round_half_away(x: float) -> int:
+    """std::round: halves go away from zero (Python's round() goes to even)."""
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier: real ~= q * 2^(shift - 31), q in [2^30, 2^31)."""
+    if real == 0.0:
+        return 0, 0
+    frac, shift = math.frexp(real)
+    q = round_half_away(frac * (1 << 31))
+    if q == (1 << 31):
+        q //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30:  # what the single-rounding multiply cannot shift saturates (as TFLite does)
+        return (1 << 31) - 1, 30
+    return q, shift
+
+
+def conv_multipliers(input_scale: float, filter_scales, output_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (multiplier, shift) of CONV_2D / DEPTHWISE_CONV_2D / per-channel FULLY_CONNECTED
+    (PopulateConvolutionQuantizationParams: the product is formed in double)."""
+    mults, shifts = [], []
+    for fs in np.asarray(filter_scales, dtype=np.float32):
+        m, s = quantize_multiplier(float(np.float32(input_scale)) * float(fs) / float(np.float32(output_scale)))
+        mults.append(m)
+        shifts.append(s)
+    return np.array(mults, dtype=np.int32), np.array(shifts, dtype=np.int32)
+
+
+def activation_range(activation: int | str, scale: float, zero_point: int) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for int8: clamp bounds of a fused activation."""
+    names = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
+    act = names.get(activation, activation) if isinstance(activation, int) else activation
+    qmin, qmax = -128, 127
+
+    def q(v):
+        return zero_point + round_half_away(float(np.float32(v) / np.float32(scale)))
+
+    if act == "NONE":
+        return qmin, qmax
+    if act == "RELU":
+        return max(qmin, q(0.0)), qmax
+    if act == "RELU6":
+        return max(qmin, q(0.0)), min(qmax, q(6.0))
+    if act == "RELU_N1_TO_1":
+        return max(qmin, q(-1.0)), min(qmax, q(1.0))
+    raise ValueError(f"fused activation {act} is not supported")
+
+
+def quantize_float(x: np.ndarray, scale: float, zero_point: int, dtype=np.int8) -> np.ndarray:
+    """TFLite AffineQuantize: round(x / scale) + zp with float32 division, halves away from zero, clamped."""
+    v = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    t = np.trunc(v)
+    r = t + np.where(np.abs(v - t) >= np.float32(0.5), np.sign(v), np.float32(0))
+    info = np.iinfo(dtype)
+    return np.clip(r.astype(np.int64) + int(zero_point), info.min, info.max).astype(dtype)
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """TFLite Dequantize: float(double(scale) * (q - zp))."""
+    return (np.float64(np.float32(scale)) * (np.asarray(q, dtype=np.int64) - int(zero_point))).astype(np.float32)

@@ -1,0 +1,152 @@
+"""Read a .tflite flatbuffer into the IR (tinyengine_tflite.ir), validating as it goes."""
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+
+from .errors import ConversionError, UnsupportedOperatorError
+from .ir import Graph, Operator, Tensor
+from .schema import BUILTIN_NAMES, NUMPY_DTYPES, TENSOR_TYPE_NAMES, fb
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def load_model_bytes(model) -> tuple[bytes, str]:
+    """`model` is a path or the flatbuffer bytes; returns (bytes, a name for messages)."""
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model), "<bytes>"
+    path = os.fspath(model)
+    try:
+        with open(path, "rb") as f:
+            return f.read(), path
+    except OSError as e:
+        raise ConversionError(f"cannot read the model file: {e.strerror}", model=path) from None
+
+
+def _options_dict(options) -> dict:
+    if options is None:
+        return {}
+    out = {}
+    for key, value in vars(options).items():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        out[_CAMEL.sub("_", key).lower()] = value
+    return out
+
+
+def _op_name(opcode) -> str:
+    code = max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
+    name = BUILTIN_NAMES.get(code, f"BUILTIN_{code}")
+    if name == "CUSTOM":
+        custom = opcode.customCode.decode() if isinstance(opcode.customCode, bytes) else opcode.customCode
+        return f"CUSTOM:{custom}"
+    return name
+
+
+def _read_tensor(i, t, buffers, buf, model_name) -> Tensor:
+    type_name = TENSOR_TYPE_NAMES.get(t.type, str(t.type))
+    dtype = NUMPY_DTYPES.get(type_name)
+    name = t.name.decode("utf-8", "replace") if isinstance(t.name, bytes) else str(t.name)
+    shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
+    if dtype is None:
+        raise ConversionError(f"tensor {i} ({name!r}) has type {type_name}, which the engine does not support",
+                              model=model_name)
+    data = None
+    if t.buffer < 0 or t.buffer >= len(buffers):
+        raise ConversionError(f"tensor {i} ({name!r}) names buffer {t.buffer}, which does not exist", model=model_name)
+    b = buffers[t.buffer]
+    raw = None
+    if b.data is not None and len(b.data):
+        raw = np.asarray(b.data, dtype=np.uint8).tobytes()
+    elif b.offset > 1:
+        if b.offset + b.size > len(buf):
+            raise ConversionError(f"tensor {i} ({name!r}) data lies past the end of the file (truncated?)",
+                                  model=model_name)
+        raw = buf[b.offset:b.offset + b.size]
+    if raw is not None:
+        count = int(np.prod(shape, dtype=np.int64))
+        itemsize = np.dtype(dtype).itemsize
+        if len(raw) != count * itemsize:
+            raise ConversionError(f"tensor {i} ({name!r}) has {len(raw)} bytes of data, its shape {list(shape)} "
+                                  f"of {dtype} needs {count * itemsize}", model=model_name)
+        data = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    scale = zero_point = None
+    qdim = 0
+    q = t.quantization
+    if q is not None and q.scale is not None and len(q.scale):
+        scale = np.asarray(q.scale, dtype=np.float32)
+        zero_point = np.asarray(q.zeroPoint if q.zeroPoint is not None else np.zeros(len(scale)), dtype=np.int64)
+        if len(zero_point) != len(scale):
+            zero_point = np.broadcast_to(zero_point, scale.shape).copy()
+        qdim = int(q.quantizedDimension)
+    return Tensor(i, name, shape, dtype, scale, zero_point, qdim, data)
+
+
+def read_model(model, supported_ops=None) -> Graph:
+    """Parse and validate a TFLite flatbuffer. `supported_ops`, when given, is the set of TFLite
+    operator names the caller can compile; any other operator is refused here, by name and index."""
+    buf, model_name = load_model_bytes(model)
+    if len(buf) < 8:
+        raise ConversionError(f"not a TFLite flatbuffer: only {len(buf)} bytes", model=model_name)
+    if buf[4:8] != b"TFL3":
+        raise ConversionError("not a TFLite flatbuffer: the file identifier is not 'TFL3'", model=model_name)
+    try:
+        m = fb.ModelT.InitFromPackedBuf(buf, 0)
+    except Exception as e:  # the bindings raise whatever struct/IndexError a bad offset causes
+        raise ConversionError(f"corrupt or truncated flatbuffer ({type(e).__name__}: {e})", model=model_name) from None
+    subgraphs = m.subgraphs or []
+    if len(subgraphs) != 1:
+        raise ConversionError(f"the model has {len(subgraphs)} subgraphs; the engine compiles exactly one "
+                              "(control flow such as WHILE/IF is not supported)", model=model_name)
+    sg = subgraphs[0]
+    buffers = m.buffers or []
+    opcodes = m.operatorCodes or []
+    try:
+        tensors = [_read_tensor(i, t, buffers, buf, model_name) for i, t in enumerate(sg.tensors or [])]
+    except ConversionError:
+        raise
+    except Exception as e:
+        raise ConversionError(f"corrupt tensor table ({type(e).__name__}: {e})", model=model_name) from None
+
+    operators = []
+    n = len(tensors)
+    for i, op in enumerate(sg.operators or []):
+        if op.opcodeIndex >= len(opcodes):
+            raise ConversionError(f"operator {i} names opcode {op.opcodeIndex}, which does not exist", model=model_name)
+        name = _op_name(opcodes[op.opcodeIndex])
+        ins = [int(x) for x in (op.inputs if op.inputs is not None else [])]
+        outs = [int(x) for x in (op.outputs if op.outputs is not None else [])]
+        for t in ins + outs:
+            if t >= n or t < -1:
+                raise ConversionError(f"refers to tensor {t}, but the model has {n}", model=model_name,
+                                      op_name=name, op_index=i)
+        if supported_ops is not None and name not in supported_ops:
+            raise UnsupportedOperatorError(f"{name} is not supported by tinyengine_tflite "
+                                           f"(supported: {', '.join(sorted(supported_ops))})",
+                                           model=model_name, op_name=name, op_index=i)
+        operators.append(Operator(i, name, ins, outs, _options_dict(op.builtinOptions)))
+
+    graph = Graph(os.path.splitext(os.path.basename(model_name))[0] if model_name != "<bytes>" else "model",
+                  tensors, operators, [int(x) for x in sg.inputs], [int(x) for x in sg.outputs])
+    _check_int8(graph, model_name)
+    return graph
+
+
+# Operators whose activations may be float (the float edges of an int8 model) or are shape arithmetic.
+_FLOAT_OK = {"QUANTIZE", "DEQUANTIZE", "SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"}
+
+
+def _check_int8(graph: Graph, model_name: str) -> None:
+    """A float-only or partly float model is refused, naming the first float operator."""
+    for op in graph.operators:
+        if op.name in _FLOAT_OK:
+            continue
+        for t in op.inputs[:1] + op.outputs[:1]:
+            if t >= 0 and graph.tensors[t].dtype != "int8" and graph.tensors[t].data is None:
+                tt = graph.tensors[t]
+                raise ConversionError(
+                    f"tensor {tt.name!r} is {tt.dtype}; tinyengine_tflite compiles fully int8-quantized models "
+                    "(convert with full-integer quantization: converter.optimizations = [tf.lite.Optimize.DEFAULT] "
+                    "and a representative_dataset)", model=model_name, op_name=op.name, op_index=op.index)

@@ -1,0 +1,96 @@
+"""Whole-model static schedule: tensor lifetimes in execution order, in-place depthwise and RESHAPE aliases
+merged into shared allocations, scratch buffers, then one arena plan (planner.plan)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .layers import LoweredModel
+from .planner import Allocation, Plan, live_bytes, plan
+
+
+@dataclass
+class Schedule:
+    allocations: list[Allocation]
+    plan: Plan
+    buffer_alloc: dict[int, int]          # buffer id -> allocation index
+    scratch_alloc: dict[int, int]         # layer index -> allocation index of its scratch
+    inplace: set[int]                     # layers that run their in-place variant
+    live: list[int]                       # bytes live at each layer
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.plan.arena_bytes
+
+    def buffer_offset(self, buffer_id: int) -> int:
+        return self.plan.offsets[self.buffer_alloc[buffer_id]]
+
+    def scratch_offset(self, layer: int) -> int:
+        return self.plan.offsets[self.scratch_alloc[layer]]
+
+    def kernel(self, model: LoweredModel, i: int) -> tuple[str, int]:
+        """(C function, scratch bytes) layer i runs with."""
+        layer = model.layers[i]
+        if i in self.inplace:
+            return layer.inplace.kernel, layer.inplace.scratch_bytes
+        return layer.kernel, layer.scratch_bytes
+
+
+def schedule(model: LoweredModel, inplace: bool = True, strategies=None) -> Schedule:
+    n = len(model.layers)
+    end = n  # model outputs stay live past the last layer
+    first = {}
+    last = {}
+    for s in model.inputs:
+        first[s.buffer] = 0
+    for i, layer in enumerate(model.layers):
+        for b in layer.outputs:
+            first.setdefault(b, i)
+            last.setdefault(b, i)
+        for b in layer.inputs:
+            first.setdefault(b, i)
+            last[b] = max(last.get(b, i), i)
+    for s in model.outputs:
+        first.setdefault(s.buffer, 0)
+        last[s.buffer] = end
+
+    # Union of buffers that share memory: an in-place layer's output takes its dying input's place.
+    group = {b: b for b in first}
+    inplace_layers = set()
+    if inplace:
+        for i, layer in enumerate(model.layers):
+            if layer.inplace is None:
+                continue
+            src, dst = layer.inputs[0], layer.outputs[0]
+            if last[src] == i and model.buffers[dst].nbytes <= model.buffers[src].nbytes:
+                group[dst] = group[src]
+                inplace_layers.add(i)
+
+    def root(b):
+        while group[b] != b:
+            b = group[b]
+        return b
+
+    allocs: list[Allocation] = []
+    index: dict[int, int] = {}
+    buffer_alloc = {}
+    for b in sorted(first, key=lambda b: first[b]):
+        r = root(b)
+        if r not in index:
+            index[r] = len(allocs)
+            allocs.append(Allocation(model.buffers[r].name, 0, first[b], last[b]))
+        a = allocs[index[r]]
+        a.size = max(a.size, model.buffers[b].nbytes)
+        a.first, a.last = min(a.first, first[b]), max(a.last, last[b])
+        buffer_alloc[b] = index[r]
+    for a in allocs:
+        a.last = min(a.last, max(n - 1, 0))
+
+    scratch_alloc = {}
+    for i, layer in enumerate(model.layers):
+        size = layer.inplace.scratch_bytes if i in inplace_layers else layer.scratch_bytes
+        if size:
+            scratch_alloc[i] = len(allocs)
+            allocs.append(Allocation(f"scratch of layer {i} ({layer.op})", size, i, i))
+
+    return Schedule(allocs, plan(allocs, strategies), buffer_alloc, scratch_alloc, inplace_layers,
+                    live_bytes(allocs, n))
