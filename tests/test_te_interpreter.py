@@ -1,0 +1,136 @@
+"""tinyengine_tflite.Interpreter behaves like tf.lite.Interpreter: details, errors, independence, caching."""
+import multiprocessing
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from modelgen import int8_tflite
+from reference import REPO, SUITE_DIR
+
+import tinyengine_tflite
+from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType
+from keras_mcunet._tf import keras
+
+
+def _float_io_model():
+    return int8_tflite(lambda x: keras.layers.Conv2D(3, 3, padding="same")(x), [(7, 6, 2)], "interp_float_io",
+                       float_io=True)
+
+
+def _both(model):
+    ours = tinyengine_tflite.Interpreter(model_content=model)
+    ref = LiteRT(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    return ours, ref
+
+
+@pytest.mark.parametrize("which", ["int8", "float"])
+def test_details_match_tflite(which):
+    model = (SUITE_DIR / "tflm_hello_world_int8.tflite").read_bytes() if which == "int8" else _float_io_model()
+    ours, ref = _both(model)
+    ours.allocate_tensors()
+    ref.allocate_tensors()
+    for a, b in zip(ours.get_input_details() + ours.get_output_details(),
+                    ref.get_input_details() + ref.get_output_details()):
+        for key in ("name", "index", "dtype", "quantization"):
+            assert a[key] == b[key], key
+        assert (a["shape"] == b["shape"]).all()
+        for key in ("scales", "zero_points"):
+            assert (a["quantization_parameters"][key] == b["quantization_parameters"][key]).all()
+
+
+def test_float_io_is_quantized_like_tflite():
+    model = _float_io_model()
+    ours, ref = _both(model)
+    for it in (ours, ref):
+        it.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        x = rng.normal(0, 2.0, (1, 7, 6, 2)).astype(np.float32)
+        if k == 0:  # exact halves and out-of-range values exercise rounding and clamping
+            x.flat[:6] = np.array([0.5, -0.5, 1e6, -1e6, 0.0, 2.5], dtype=np.float32)
+        outs = []
+        for it in (ours, ref):
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+            outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+        assert outs[0].dtype == np.float32 and (outs[0].view(np.uint32) == outs[1].view(np.uint32)).all()
+
+
+def test_errors_are_the_same_kind_as_tflite():
+    model = (SUITE_DIR / "tflm_hello_world_int8.tflite").read_bytes()
+    ours, ref = _both(model)
+    for it in (ours, ref):
+        with pytest.raises(RuntimeError):
+            it.invoke()
+        with pytest.raises(ValueError):
+            it.set_tensor(0, np.zeros((1, 1), np.int8))
+        it.allocate_tensors()
+        idx = it.get_input_details()[0]["index"]
+        with pytest.raises(ValueError, match="FLOAT32"):
+            it.set_tensor(idx, np.zeros((1, 1), np.float32))
+        with pytest.raises(ValueError, match="Dimension mismatch"):
+            it.set_tensor(idx, np.zeros((1, 2), np.int8))
+        with pytest.raises(ValueError, match="Dimension mismatch"):
+            it.set_tensor(idx, np.zeros((1,), np.int8))
+    with pytest.raises(ValueError):
+        tinyengine_tflite.Interpreter()
+
+
+def test_two_interpreters_are_independent():
+    model = (SUITE_DIR / "tflm_hello_world_int8.tflite").read_bytes()
+    a = tinyengine_tflite.Interpreter(model_content=model)
+    b = tinyengine_tflite.Interpreter(model_path=str(SUITE_DIR / "tflm_hello_world_int8.tflite"))
+    for it in (a, b):
+        it.allocate_tensors()
+    a.set_tensor(0, np.array([[10]], np.int8))
+    b.set_tensor(0, np.array([[-100]], np.int8))
+    a.invoke()
+    b.invoke()
+    out = a.get_output_details()[0]["index"]
+    ya, yb = a.get_tensor(out), b.get_tensor(out)
+    a.invoke()
+    assert (a.get_tensor(out) == ya).all() and ya[0, 0] != yb[0, 0]
+    assert (a.get_tensor(0) == [[10]]).all()
+
+
+def _build_in_child(cache):
+    os.environ["TINYENGINE_CACHE"] = cache
+    it = tinyengine_tflite.Interpreter(model_path=str(SUITE_DIR / "mlperf_ad01_int8.tflite"))
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.ones((1, 640), np.int8))
+    it.invoke()
+    return it.get_tensor(it.get_output_details()[0]["index"]).tobytes()
+
+
+def test_concurrent_builds_share_one_cache_entry(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        results = pool.map(_build_in_child, [str(tmp_path)] * 3)
+    assert results[0] == results[1] == results[2]
+    libs = list(tmp_path.glob("*/libmodel.so"))
+    assert len(libs) == 1
+    assert not list(tmp_path.glob("*/build-*")), "temporary build folders were left behind"
+
+
+def test_drop_in_script(tmp_path):
+    """A TFLite script runs unchanged but for its import."""
+    script = tmp_path / "classify.py"
+    script.write_text(f"""
+import numpy as np
+from tinyengine_tflite import Interpreter
+interpreter = Interpreter(model_path={str(SUITE_DIR / 'tflm_hello_world_int8.tflite')!r})
+interpreter.allocate_tensors()
+inp = interpreter.get_input_details()[0]
+out = interpreter.get_output_details()[0]
+scale, zp = inp["quantization"]
+x = np.array([[round(1.5 / scale) + zp]], dtype=inp["dtype"])
+interpreter.set_tensor(inp["index"], x)
+interpreter.invoke()
+y = interpreter.get_tensor(out["index"])
+print(float((y[0, 0] - out["quantization"][1]) * out["quantization"][0]))
+""")
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert abs(float(r.stdout.strip()) - np.sin(1.5)) < 0.1

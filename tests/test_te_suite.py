@@ -1,0 +1,23 @@
+"""Every real model of the suite (../shared/models) converts and runs bit-exactly against LiteRT's reference
+kernels and TFLite Micro, on several random inputs."""
+import pytest
+from reference import assert_bit_exact, suite_models
+
+import tinyengine_tflite
+
+# The 2.3 MB ImageNet model takes minutes in the reference interpreters: run it with -m slow.
+SLOW = {"mcunetv2_large"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in SLOW else [])
+                                  for p in suite_models()])
+def test_suite_model_bit_exact(path):
+    assert_bit_exact(path.read_bytes(), seeds=(0, 1, 2))
+
+
+@pytest.mark.parametrize("path", suite_models(), ids=lambda p: p.stem)
+def test_suite_model_report(path, tmp_path):
+    report = tinyengine_tflite.convert(path, tmp_path)
+    assert 0 < report.lower_bound_bytes <= report.peak_sram_bytes
+    assert report.flash_bytes <= path.stat().st_size
+    assert len(report.layers) > 0 and report.macs > 0

@@ -1,0 +1,54 @@
+"""tinyengine-tflite: command-line entry point."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import ConversionError
+
+
+def _convert(args) -> int:
+    from .compiler import convert
+    report = convert(args.model, args.output, prefix=args.prefix, inplace=not args.no_inplace)
+    print(report)
+    if args.plan:
+        from .compiler import compile_model
+        _, sched = compile_model(args.model, inplace=not args.no_inplace)
+        print()
+        print(sched.plan.describe(sched.allocations))
+    print(f"\nwrote {len(report.files)} files to {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinyengine-tflite",
+                                description="Compile int8 TFLite models into statically planned C99 (TinyEngine).")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("convert", help="convert a .tflite model into a C folder and print its memory report",
+                       description="Convert a fully int8-quantized .tflite model into model.h/model.c plus the "
+                                   "kernel library, and print the memory report (peak SRAM, flash, per layer).")
+    c.add_argument("model", help="the .tflite file (full-integer quantized; float input/output are allowed)")
+    c.add_argument("-o", "--output", required=True, help="output folder for the C sources (created if missing)")
+    c.add_argument("--prefix", default="model",
+                   help="C identifier prefix of the generated API and file names (default: model -> model.h, "
+                        "model_invoke())")
+    c.add_argument("--no-inplace", action="store_true",
+                   help="disable in-place depthwise convolution (more SRAM; for comparison)")
+    c.add_argument("--plan", action="store_true", help="also print the arena plan (offset, size, lifetime)")
+    c.set_defaults(func=_convert)
+    from .bench_cli import add_bench_parser
+    add_bench_parser(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConversionError, ValueError, OSError) as e:
+        print(f"tinyengine-tflite: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
