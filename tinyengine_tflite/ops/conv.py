@@ -79,17 +79,33 @@ def lower_conv2d(ctx, op):
     stride, dil, pads = _geometry(ctx, op, (ih, iw), (kh, kw), (oh, ow))
     in_zp, out_zp, mult, shift, amin, amax = _requant(ctx, op, in_t, out_t, fscales, oc)
     bias = _bias(ctx, op, oc) - in_zp * filt.reshape(oc, -1).sum(axis=1)
-    pointwise = kh == kw == 1 and stride == (1, 1) and pads == [0, 0]
-    ctx.add(Layer(
-        op.name, op.index, "te_conv2d_s8", "te_conv_params",
+    ctx.add(conv_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), (ih, iw, ic), (oh, ow, oc),
+                       (kh, kw), stride, dil, pads,
+                       dict(input_zp=in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
+                       [Const.of("filter", filt, "int8"), Const.of("bias", bias, "int32"),
+                        Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
+
+
+def _weight_consts(n_filter: int, n_channels: int, n_requant: int | None = None) -> list[Const]:
+    """Size-only constants of a conv-family layer, for abstract graphs (the NAS profiler)."""
+    n_requant = n_channels if n_requant is None else n_requant
+    return [Const("filter", "int8", n_filter), Const("bias", "int32", n_channels),
+            Const("mult", "int32", n_requant), Const("shift", "int32", n_requant)]
+
+
+def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, pads, quant=None, consts=None):
+    """The CONV_2D kernel call; shared by the TFLite lowering and abstract graphs (quant/consts None)."""
+    (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
+    pointwise = kh == kw == 1 and tuple(stride) == (1, 1) and list(pads) == [0, 0]
+    quant = quant or dict(input_zp=0, output_offset=0, act_min=-128, act_max=127)
+    return Layer(
+        "CONV_2D", op_index, "te_conv2d_s8", "te_conv_params",
         dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
              stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0], pad_left=pads[1],
-             input_zp=in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
-        [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
-        [Const.of("filter", filt, "int8"), Const.of("bias", bias, "int32"),
-         Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")],
+             **quant),
+        [in_buf], [out_buf], consts if consts is not None else _weight_consts(oc * kh * kw * ic, oc),
         scratch_bytes=0 if pointwise else kh * kw * ic, takes_scratch=True,
-        macs=oh * ow * oc * kh * kw * ic))
+        macs=oh * ow * oc * kh * kw * ic)
 
 
 @lowering("DEPTHWISE_CONV_2D")
@@ -103,21 +119,30 @@ def lower_depthwise(ctx, op):
     kh, kw = filt.shape[1:3]
     if oc % ic:
         raise ctx.error(op, f"{oc} output channels is not a multiple of {ic} input channels")
-    mult_d = oc // ic
     stride, dil, pads = _geometry(ctx, op, (ih, iw), (kh, kw), (oh, ow))
     in_zp, out_zp, mult, shift, amin, amax = _requant(ctx, op, in_t, out_t, fscales, oc)
-    layer = ctx.add(Layer(
-        op.name, op.index, "te_depthwise_conv_s8", "te_dw_params",
-        dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, depth_mult=mult_d, k_h=kh, k_w=kw,
+    ctx.add(depthwise_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), (ih, iw, ic), (oh, ow, oc),
+                            (kh, kw), stride, dil, pads,
+                            dict(input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
+                            [Const.of("filter", filt, "int8"), Const.of("bias", _bias(ctx, op, oc), "int32"),
+                             Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
+
+
+def depthwise_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, pads, quant=None, consts=None):
+    """The DEPTHWISE_CONV_2D kernel call; shared by the TFLite lowering and abstract graphs."""
+    (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
+    quant = quant or dict(input_offset=0, output_offset=0, act_min=-128, act_max=127)
+    layer = Layer(
+        "DEPTHWISE_CONV_2D", op_index, "te_depthwise_conv_s8", "te_dw_params",
+        dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, depth_mult=oc // ic, k_h=kh, k_w=kw,
              stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0], pad_left=pads[1],
-             input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
-        [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
-        [Const.of("filter", filt, "int8"), Const.of("bias", _bias(ctx, op, oc), "int32"),
-         Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")],
-        macs=oh * ow * oc * kh * kw))
-    if mult_d == 1:
+             **quant),
+        [in_buf], [out_buf], consts if consts is not None else _weight_consts(kh * kw * oc, oc),
+        macs=oh * ow * oc * kh * kw)
+    if oc == ic:
         # MCUNet's in-place depthwise: one channel at a time through an out_h*out_w buffer.
         layer.inplace = InPlace("te_depthwise_conv_s8_inplace", oh * ow)
+    return layer
 
 
 @lowering("FULLY_CONNECTED")
@@ -138,12 +163,21 @@ def lower_fully_connected(ctx, op):
     if not per_channel:
         mult, shift = mult[:1], shift[:1]
     bias = _bias(ctx, op, out_depth) - in_zp * filt.sum(axis=1)
-    batches = n_in // in_depth
-    ctx.add(Layer(
-        op.name, op.index, "te_fully_connected_s8", "te_fc_params",
-        dict(batches=batches, in_depth=in_depth, out_depth=out_depth, output_offset=out_zp,
-             act_min=amin, act_max=amax, per_channel=int(per_channel)),
-        [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
-        [Const.of("weights", filt, "int8"), Const.of("bias", bias, "int32"),
-         Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")],
-        macs=batches * in_depth * out_depth))
+    ctx.add(fully_connected_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), n_in // in_depth,
+                                  in_depth, out_depth,
+                                  dict(output_offset=out_zp, act_min=amin, act_max=amax,
+                                       per_channel=int(per_channel)),
+                                  [Const.of("weights", filt, "int8"), Const.of("bias", bias, "int32"),
+                                   Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
+
+
+def fully_connected_layer(op_index, in_buf, out_buf, batches, in_depth, out_depth, quant=None, consts=None):
+    """The FULLY_CONNECTED kernel call; shared by the TFLite lowering and abstract graphs."""
+    quant = quant or dict(output_offset=0, act_min=-128, act_max=127, per_channel=1)
+    n_requant = out_depth if quant["per_channel"] else 1
+    if consts is None:
+        consts = _weight_consts(in_depth * out_depth, out_depth, n_requant)
+        consts[0].name = "weights"
+    return Layer("FULLY_CONNECTED", op_index, "te_fully_connected_s8", "te_fc_params",
+                 dict(batches=batches, in_depth=in_depth, out_depth=out_depth, **quant),
+                 [in_buf], [out_buf], consts, macs=batches * in_depth * out_depth)
