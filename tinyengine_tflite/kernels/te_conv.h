@@ -19,7 +19,7 @@ typedef struct {
     int32_t act_min, act_max;
 } te_conv_params;
 
-/* k_h * k_w * in_c bytes (one im2col column), 0 for a 1x1 stride-1 unpadded convolution. */
+/* 2 * k_h * k_w * in_c bytes (two im2col columns), 0 for a 1x1 stride-1 unpadded convolution. */
 int32_t te_conv2d_s8_scratch_bytes(const te_conv_params *p);
 void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                   const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
@@ -35,11 +35,15 @@ typedef struct {
     int32_t act_min, act_max;
 } te_dw_params;
 
+/* Scratch: one channel's taps (k_h * k_w int16, rounded up to 4 bytes) and k_h of its input rows (int16, padded
+ * width (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1). */
+int32_t te_depthwise_conv_s8_scratch_bytes(const te_dw_params *p);
 void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                          const int32_t *mult, const int32_t *shift, int8_t *output);
+                          const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
 
 /* In place (MCUNet): output may start at input (depth_mult 1); each channel is computed into scratch
- * (out_h * out_w bytes) and then written over its own input channel, which no later channel reads. */
+ * (an out_h * out_w plane, rounded up to 4, then the rows above) and then written over its own input channel,
+ * which no later channel reads. */
 int32_t te_depthwise_conv_s8_inplace_scratch_bytes(const te_dw_params *p);
 void te_depthwise_conv_s8_inplace(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,

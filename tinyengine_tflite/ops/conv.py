@@ -104,7 +104,7 @@ def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, p
              stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0], pad_left=pads[1],
              **quant),
         [in_buf], [out_buf], consts if consts is not None else _weight_consts(oc * kh * kw * ic, oc),
-        scratch_bytes=0 if pointwise else kh * kw * ic, takes_scratch=True,
+        scratch_bytes=0 if pointwise else 2 * kh * kw * ic, takes_scratch=True,
         macs=oh * ow * oc * kh * kw * ic)
 
 
@@ -132,16 +132,20 @@ def depthwise_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, d
     """The DEPTHWISE_CONV_2D kernel call; shared by the TFLite lowering and abstract graphs."""
     (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
     quant = quant or dict(input_offset=0, output_offset=0, act_min=-128, act_max=127)
+    # te_depthwise_conv_s8_scratch_bytes: the taps (int16, rounded up to 4 bytes) and k_h gathered int16 input
+    # rows of the padded width
+    rows = (2 * kh * kw + 3) // 4 * 4 + 2 * kh * ((ow - 1) * stride[1] + (kw - 1) * dil[1] + 1)
     layer = Layer(
         "DEPTHWISE_CONV_2D", op_index, "te_depthwise_conv_s8", "te_dw_params",
         dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, depth_mult=oc // ic, k_h=kh, k_w=kw,
              stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0], pad_left=pads[1],
              **quant),
         [in_buf], [out_buf], consts if consts is not None else _weight_consts(kh * kw * oc, oc),
-        macs=oh * ow * oc * kh * kw)
+        scratch_bytes=rows, takes_scratch=True, macs=oh * ow * oc * kh * kw)
     if oc == ic:
-        # MCUNet's in-place depthwise: one channel at a time through an out_h*out_w buffer.
-        layer.inplace = InPlace("te_depthwise_conv_s8_inplace", oh * ow)
+        # MCUNet's in-place depthwise: one channel at a time through an out_h*out_w plane (rounded up to 4)
+        # plus the rows (te_depthwise_conv_s8_inplace_scratch_bytes).
+        layer.inplace = InPlace("te_depthwise_conv_s8_inplace", (oh * ow + 3) // 4 * 4 + rows)
     return layer
 
 
