@@ -31,7 +31,10 @@ def check_prefix(prefix: str) -> str:
 
 def _c_number(v) -> str:
     if isinstance(v, (float, np.floating)):
-        return f"{float(np.float32(v)):.9g}f"
+        text = f"{float(np.float32(v)):.9g}"
+        if text in ("inf", "-inf", "nan"):
+            raise ValueError(f"float constant {text} cannot be written to C")
+        return text + ("f" if any(ch in text for ch in ".e") else ".0f")
     v = int(v)
     return "INT32_MIN" if v == -(1 << 31) else str(v)
 

@@ -1,0 +1,225 @@
+"""ADD, MUL and int8 -> int8 QUANTIZE (requantization) against the TFLite reference kernels.
+
+Models come from the converter (tf_keras graphs) and, where the converter cannot make a variant (chosen
+quantization parameters, general broadcasting, constant operands in either position, unsupported variants),
+from single_op_model, which writes a one-operator flatbuffer with the schema object API."""
+import flatbuffers
+import numpy as np
+import pytest
+from modelgen import int8_tflite, op_names
+from reference import assert_bit_exact, run_litert, run_tflm, run_tinyengine
+
+import tinyengine_tflite
+from keras_mcunet._tf import keras, tf
+from tinyengine_tflite.errors import ConversionError, UnsupportedOperatorError
+from tinyengine_tflite.schema import fb
+
+L = keras.layers
+
+_OPTIONS = {"ADD": "AddOptions", "MUL": "MulOptions", "SOFTMAX": "SoftmaxOptions"}
+
+
+def single_op_model(op, inputs, output, options=None) -> bytes:
+    """A one-operator int8 model. inputs: [(shape, scale, zero_point, constant int8 data or None)], the
+    non-constant ones become the model inputs in order; output: (shape, scale, zero_point); options: fields
+    of the operator's options table (object API names, e.g. fusedActivationFunction, beta)."""
+    m = fb.ModelT()
+    m.version = 3
+    m.buffers = [fb.BufferT()]
+    code = fb.OperatorCodeT()
+    code.builtinCode = getattr(fb.BuiltinOperator, op)
+    code.deprecatedBuiltinCode = min(code.builtinCode, 127)
+    code.version = 1
+    m.operatorCodes = [code]
+    sg = fb.SubGraphT()
+    sg.tensors = []
+
+    def tensor(name, shape, scale, zero_point, data=None):
+        t = fb.TensorT()
+        t.name = name
+        t.shape = list(shape)
+        t.type = fb.TensorType.INT8
+        t.quantization = fb.QuantizationParametersT()
+        t.quantization.scale = [float(scale)]
+        t.quantization.zeroPoint = [int(zero_point)]
+        buf = fb.BufferT()
+        if data is not None:
+            buf.data = np.asarray(data, dtype=np.int8).reshape(-1).view(np.uint8).tolist()
+        m.buffers.append(buf)
+        t.buffer = len(m.buffers) - 1
+        sg.tensors.append(t)
+        return len(sg.tensors) - 1
+
+    ins = [tensor(f"in{k}", *spec) for k, spec in enumerate(inputs)]
+    out = tensor("out", *output)
+    o = fb.OperatorT()
+    o.opcodeIndex = 0
+    o.inputs = ins
+    o.outputs = [out]
+    if op in _OPTIONS:
+        o.builtinOptionsType = getattr(fb.BuiltinOptions, _OPTIONS[op])
+        o.builtinOptions = getattr(fb, _OPTIONS[op] + "T")()
+        for k, v in (options or {}).items():
+            setattr(o.builtinOptions, k, v)
+    sg.operators = [o]
+    sg.inputs = [t for t, spec in zip(ins, inputs) if spec[3] is None]
+    sg.outputs = [out]
+    m.subgraphs = [sg]
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+# --- converter-made models ------------------------------------------------------------------------------
+ADD_CASES = {
+    # name: (input shapes, build)
+    "add_same": ([(5, 7, 6), (5, 7, 6)], lambda x, y: L.Add()([x, y])),
+    "add_relu6": ([(4, 9, 3), (4, 9, 3)], lambda x, y: L.ReLU(6.0)(L.Add()([x, y]))),
+    "add_relu_channel_bcast": ([(6, 5, 7), (1, 1, 7)], lambda x, y: L.ReLU()(x + y)),
+    "add_channel_bcast_first": ([(1, 1, 7), (6, 5, 7)], lambda x, y: x + y),
+    "add_row_bcast": ([(6, 5, 7), (6, 1, 7)], lambda x, y: x + y),
+    "add_const_scalar": ([(3, 4, 5)], lambda x: x + 3.0),
+    "add_const_vector": ([(3, 4, 5)], lambda x: x + tf.constant(np.linspace(-2, 3, 5, dtype=np.float32))),
+}
+
+MUL_CASES = {
+    "mul_same": ([(5, 7, 6), (5, 7, 6)], lambda x, y: x * y),
+    "mul_se": ([(6, 5, 7), (1, 1, 7)], lambda x, s: x * s),
+    "mul_se_gate_first": ([(6, 5, 7), (1, 1, 7)], lambda x, s: s * x),
+    "mul_relu": ([(5, 3, 9), (5, 3, 9)], lambda x, y: L.ReLU()(x * y)),
+    "mul_const_scalar": ([(3, 4, 5)], lambda x: x * 0.37),
+    "mul_const_vector": ([(3, 4, 5)], lambda x: x * tf.constant(np.linspace(-1, 2, 5, dtype=np.float32))),
+    # MCUNetV2's squeeze-and-excite gate: relu6(s + 3) / 6 (ADD and MUL with constants), times the features.
+    "mul_hard_sigmoid_gate": ([(6, 5, 7), (1, 1, 7)], lambda x, s: x * (L.ReLU(6.0)(s + 3.0) * (1.0 / 6.0))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ADD_CASES))
+def test_add(case):
+    shapes, build = ADD_CASES[case]
+    model = int8_tflite(build, shapes, case)
+    assert "ADD" in op_names(model)
+    assert_bit_exact(model)
+
+
+@pytest.mark.parametrize("case", sorted(MUL_CASES))
+def test_mul(case):
+    shapes, build = MUL_CASES[case]
+    model = int8_tflite(build, shapes, case)
+    assert "MUL" in op_names(model)
+    assert_bit_exact(model)
+
+
+def test_residual_adds_run_in_place():
+    """Each ADD writes over an operand that dies there; the first ADD's first operand (the block input) is
+    still needed by the second ADD, so the lowering swaps the operands to run it in place."""
+    def build(x):
+        a = L.Conv2D(6, 1, activation="relu6")(x)
+        s = L.Add()([x, a])
+        b = L.DepthwiseConv2D(3, padding="same")(s)
+        return L.Conv2D(5, 1)(L.Add()([b, x]))
+    model = int8_tflite(build, [(7, 9, 6)], "residual_adds")
+    assert op_names(model).count("ADD") == 2
+    lowered, sched = tinyengine_tflite.compile_model(model)
+    adds = [i for i, layer in enumerate(lowered.layers) if layer.op == "ADD"]
+    assert set(adds) <= sched.inplace
+    assert_bit_exact(model)
+
+
+# --- chosen parameters and shapes -----------------------------------------------------------------------
+def _check(model, seeds=(0, 1, 2)):
+    """Bit-exact against both references on random inputs of every non-constant input."""
+    assert_bit_exact(model, seeds=seeds)
+
+
+@pytest.mark.parametrize("op", ["ADD", "MUL"])
+@pytest.mark.parametrize("shapes", [
+    ((2, 3, 1, 5), (1, 3, 4, 1)),      # both operands broadcast, batch 2
+    ((4, 1, 3), (2, 1)),               # rank 3 with rank 2
+    ((3,), (2, 1, 1, 3)),              # rank 1 with rank 4
+    ((1, 5, 4, 1, 1, 3), (2, 1, 1, 6, 1, 3)),  # rank 6 that merges into four dimensions
+])
+def test_general_broadcast(op, shapes):
+    sa, sb = shapes
+    out = tuple(np.broadcast_shapes(sa, sb))
+    model = single_op_model(op, [(sa, 0.043, -7, None), (sb, 0.011, 25, None)], (out, 0.057, 3),
+                            {"fusedActivationFunction": 0})
+    _check(model)
+
+
+@pytest.mark.parametrize("op", ["ADD", "MUL"])
+@pytest.mark.parametrize("const_first", [False, True])
+def test_constant_operand(op, const_first):
+    """A constant operand in either position (passed to the kernel as a const array), fused RELU_N1_TO_1."""
+    rng = np.random.default_rng(7)
+    const = ((1, 1, 5), 0.021, -11, rng.integers(-128, 128, (1, 1, 5)).astype(np.int8))
+    act = (3, 4, 5), 0.0092, 17, None
+    ins = [const, act] if const_first else [act, const]
+    model = single_op_model(op, ins, ((3, 4, 5), 0.0071, -2), {"fusedActivationFunction": 2})
+    _check(model)
+
+
+@pytest.mark.parametrize("scales", [(0.02, 0.02, 0.04), (0.5, 0.003, 0.25), (0.001, 0.8, 0.0005),
+                                    (0.1, 0.1, 0.0003)])
+def test_add_scales(scales):
+    """Very different input scales, and an output scale finer than both inputs (output shift near 0)."""
+    s1, s2, so = scales
+    model = single_op_model("ADD", [((3, 11, 5), s1, 40, None), ((3, 11, 5), s2, -90, None)], ((3, 11, 5), so, -5),
+                            {"fusedActivationFunction": 0})
+    _check(model)
+
+
+def test_mul_follows_litert_multiplier():
+    """LiteRT forms MUL's multiplier as input1_scale * input2_scale / output_scale in float32, TFLM in double.
+    For these scales the two multipliers round 8 products to different outputs: the engine equals LiteRT,
+    and differs from TFLM by one LSB there."""
+    scales, zps = (0.017173781991004944, 0.04061927646398544, 0.040275104343891144), (18, -20, -19)
+    a = np.array([[-55, -55, -33, -33, 69, 69, 91, 91, 5]], dtype=np.int8)
+    b = np.array([[-71, 31, -93, 53, -93, 53, -71, 31, 7]], dtype=np.int8)
+    model = single_op_model("MUL", [(a.shape, scales[0], zps[0], None), (b.shape, scales[1], zps[1], None)],
+                            (a.shape, scales[2], zps[2]), {"fusedActivationFunction": 0})
+    ours, litert, tflm = run_tinyengine(model, [a, b])[0], run_litert(model, [a, b])[0], run_tflm(model, [a, b], 1)[0]
+    np.testing.assert_array_equal(ours, litert)
+    diff = ours.astype(int) - tflm.astype(int)
+    assert np.count_nonzero(diff) == 8 and np.abs(diff).max() == 1
+    assert_bit_exact(model, tflm=False)
+
+
+# --- QUANTIZE int8 -> int8 ------------------------------------------------------------------------------
+@pytest.mark.parametrize("scales,zps", [((0.02, 0.05), (-3, 40)), ((0.05, 0.007), (100, -128)),
+                                        ((0.013, 0.013), (-20, 31)), ((0.3, 0.001), (0, 0))])
+def test_requantize(scales, zps):
+    """QUANTIZE between int8 tensors (as converters insert before a CONCATENATION): every input value."""
+    shape = (1, 4, 64)
+    model = single_op_model("QUANTIZE", [(shape, scales[0], zps[0], None)], (shape, scales[1], zps[1]))
+    assert op_names(model) == ["QUANTIZE"]
+    x = np.arange(-128, 128, dtype=np.int8).reshape(shape)
+    ours = run_tinyengine(model, [x])[0]
+    np.testing.assert_array_equal(ours, run_litert(model, [x])[0])
+    np.testing.assert_array_equal(ours, run_tflm(model, [x], 1)[0])
+
+
+# --- refused variants -----------------------------------------------------------------------------------
+def test_unsupported_fused_activation():
+    model = single_op_model("ADD", [((2, 3), 0.1, 0, None), ((2, 3), 0.1, 0, None)], ((2, 3), 0.2, 0),
+                            {"fusedActivationFunction": 4})  # TANH
+    with pytest.raises(UnsupportedOperatorError, match=r"operator 0 \(ADD\): fused activation 4 is not supported"):
+        tinyengine_tflite.compile_model(model)
+
+
+def test_unsupported_broadcast_rank():
+    """Five alternating broadcast dimensions do not merge into the kernel's four."""
+    sa, sb = (2, 1, 2, 1, 2), (1, 3, 1, 3, 1)
+    model = single_op_model("MUL", [(sa, 0.1, 0, None), (sb, 0.1, 0, None)], ((2, 3, 2, 3, 2), 0.2, 0))
+    with pytest.raises(UnsupportedOperatorError, match=r"operator 0 \(MUL\).*more than 4 merged dimensions"):
+        tinyengine_tflite.compile_model(model)
+
+
+def test_refuses_two_constants_and_bad_shapes():
+    c = np.ones((1, 4), dtype=np.int8)
+    model = single_op_model("ADD", [((1, 4), 0.1, 0, c), ((1, 4), 0.1, 0, c)], ((1, 4), 0.2, 0))
+    with pytest.raises(UnsupportedOperatorError, match="both inputs are constant"):
+        tinyengine_tflite.compile_model(model)
+    model = single_op_model("ADD", [((2, 4), 0.1, 0, None), ((3, 4), 0.1, 0, None)], ((3, 4), 0.2, 0))
+    with pytest.raises(ConversionError, match=r"operator 0 \(ADD\).*do not broadcast"):
+        tinyengine_tflite.compile_model(model)
