@@ -104,11 +104,6 @@ def _layer(ctx, op, kernel, struct, operands, out_shape, params, macs_per_elem=1
     if bd is None:
         raise ctx.error(op, f"broadcasting {list(operands[0][1])} with {list(operands[1][1])} needs more than "
                             f"{MAX_MERGED_DIMS} merged dimensions", unsupported=True)
-    dims, (sa, sb) = bd
-    fields = dict(n0=dims[0], n1=dims[1], n2=dims[2], n3=dims[3],
-                  a_s0=sa[0], a_s1=sa[1], a_s2=sa[2], a_s3=sa[3],
-                  b_s0=sb[0], b_s1=sb[1], b_s2=sb[2], b_s3=sb[3])
-    fields.update(params)
     first, second = operands
     inputs = [ctx.buffer_of(op, first[0])]
     consts = []
@@ -116,12 +111,33 @@ def _layer(ctx, op, kernel, struct, operands, out_shape, params, macs_per_elem=1
         inputs.append(ctx.buffer_of(op, second[0]))
     else:
         consts.append(Const.of("operand", second[4].astype(np.int8), "int8"))
+    return ctx.add(binary_layer(op.name, op.index, kernel, struct, bd, params, inputs, consts, ctx.new_buffer(out_t),
+                                out_shape, first[1], macs_per_elem))
+
+
+def binary_layer(op_name, op_index, kernel, struct, dims_strides, params, inputs, consts, out_buf, out_shape,
+                 first_shape, macs_per_elem=1) -> Layer:
+    """An ADD/MUL kernel call; shared by the TFLite lowering and abstract graphs (the NAS profiler)."""
+    dims, (sa, sb) = dims_strides
+    fields = dict(n0=dims[0], n1=dims[1], n2=dims[2], n3=dims[3],
+                  a_s0=sa[0], a_s1=sa[1], a_s2=sa[2], a_s3=sa[3],
+                  b_s0=sb[0], b_s1=sb[1], b_s2=sb[2], b_s3=sb[3])
+    fields.update(params)
     n_out = int(np.prod(out_shape, dtype=np.int64))
-    layer = ctx.add(Layer(op.name, op.index, kernel, struct, fields, inputs, [ctx.new_buffer(out_t)], consts,
-                          macs=n_out * macs_per_elem))
-    if int(np.prod(first[1], dtype=np.int64)) == n_out:
+    layer = Layer(op_name, op_index, kernel, struct, fields, inputs, [out_buf], consts, macs=n_out * macs_per_elem)
+    if int(np.prod(first_shape, dtype=np.int64)) == n_out:
         layer.inplace = InPlace(kernel, 0)
     return layer
+
+
+def add_layer(op_index, inputs, out_buf, shape) -> Layer:
+    """A same-shape ADD of two activation buffers (a residual connection), for abstract graphs: the operand
+    order is the converter's (the block's output first), which the lowering keeps when both operands die."""
+    params = dict(input1_offset=0, input2_offset=0, output_offset=0, left_shift=ADD_LEFT_SHIFT,
+                  input1_mult=0, input1_shift=0, input2_mult=0, input2_shift=0, output_mult=0, output_shift=0,
+                  act_min=-128, act_max=127)
+    return binary_layer("ADD", op_index, "te_add_s8", "te_add_params", broadcast_dims(shape, [shape, shape]),
+                        params, list(inputs), [], out_buf, shape, shape)
 
 
 def _smaller_than_one(ctx, op, real: float, what: str) -> tuple[int, int]:
