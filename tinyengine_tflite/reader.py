@@ -134,8 +134,13 @@ def read_model(model, supported_ops=None) -> Graph:
     return graph
 
 
-# Operators whose activations may be float (the float edges of an int8 model) or are shape arithmetic.
-_FLOAT_OK = {"QUANTIZE", "DEQUANTIZE", "SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"}
+# Operators whose activations may be float: the float edges of an int8 model.
+_FLOAT_OK = {"QUANTIZE", "DEQUANTIZE"}
+# Shape arithmetic, folded at compile time: its non-constant tensors may also be int32 / int64 (SHAPE's
+# input may be any tensor: only its static shape is read). A float tensor is still refused.
+_SHAPE_ARITH = {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONCATENATION",
+                "TRANSPOSE"}
+_SHAPE_DTYPES = {"int32", "int64"}
 
 
 def _check_int8(graph: Graph, model_name: str) -> None:
@@ -143,10 +148,14 @@ def _check_int8(graph: Graph, model_name: str) -> None:
     for op in graph.operators:
         if op.name in _FLOAT_OK:
             continue
-        for t in op.inputs[:1] + op.outputs[:1]:
-            if t >= 0 and graph.tensors[t].dtype != "int8" and graph.tensors[t].data is None:
-                tt = graph.tensors[t]
-                raise ConversionError(
-                    f"tensor {tt.name!r} is {tt.dtype}; tinyengine_tflite compiles fully int8-quantized models "
-                    "(convert with full-integer quantization: converter.optimizations = [tf.lite.Optimize.DEFAULT] "
-                    "and a representative_dataset)", model=model_name, op_name=op.name, op_index=op.index)
+        tensors = op.inputs[:1] + op.outputs[:1] if op.name != "SHAPE" else op.outputs[:1]
+        for t in tensors:
+            if t < 0 or graph.tensors[t].data is not None or graph.tensors[t].dtype == "int8":
+                continue
+            if op.name in _SHAPE_ARITH and graph.tensors[t].dtype in _SHAPE_DTYPES:
+                continue
+            tt = graph.tensors[t]
+            raise ConversionError(
+                f"tensor {tt.name!r} is {tt.dtype}; tinyengine_tflite compiles fully int8-quantized models "
+                "(convert with full-integer quantization: converter.optimizations = [tf.lite.Optimize.DEFAULT] "
+                "and a representative_dataset)", model=model_name, op_name=op.name, op_index=op.index)
