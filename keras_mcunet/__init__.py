@@ -19,6 +19,8 @@ _EXPORTS = {
     "quantize": "qat",
     "export_tflite": "export",
     "evaluate_tflite": "export",
+    "profile": "profiler",
+    "Profile": "profiler",
     "search": "search",
 }
 

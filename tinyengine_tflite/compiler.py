@@ -3,23 +3,27 @@ from __future__ import annotations
 
 from .codegen import generate
 from .layers import LoweredModel
-from .lower import lower_graph, supported_ops
+from .lower import check_reference, lower_graph, supported_ops
 from .reader import load_model_bytes, read_model
 from .report import ConversionReport, make_report
 from .schedule import Schedule, schedule
 
 
-def compile_model(model, inplace: bool = True) -> tuple[LoweredModel, Schedule]:
-    """Read, lower and plan a model (a path or flatbuffer bytes)."""
+def compile_model(model, inplace: bool = True, reference: str = "litert") -> tuple[LoweredModel, Schedule]:
+    """Read, lower and plan a model (a path or flatbuffer bytes). `reference` is the bit-exact reference the
+    generated code reproduces: "litert" (LiteRT's reference kernels) or "tflm" (TensorFlow Lite Micro)."""
+    check_reference(reference)
     buf, name = load_model_bytes(model)
     graph = read_model(buf if name == "<bytes>" else name, supported_ops())
-    lowered = lower_graph(graph, name)
+    lowered = lower_graph(graph, name, reference)
     return lowered, schedule(lowered, inplace=inplace)
 
 
-def convert(model, out_dir, prefix: str = "model", inplace: bool = True) -> ConversionReport:
-    """Convert an int8 .tflite (path or bytes) into a self-contained C99 folder; returns the memory report."""
+def convert(model, out_dir=None, prefix: str = "model", inplace: bool = True) -> ConversionReport:
+    """Convert an int8 .tflite (path or bytes) into a self-contained C99 folder; returns the memory report.
+    With out_dir None nothing is written (the report alone)."""
     lowered, sched = compile_model(model, inplace=inplace)
     report = make_report(lowered, sched)
-    report.files = generate(lowered, sched, out_dir, prefix)
+    if out_dir is not None:
+        report.files = generate(lowered, sched, out_dir, prefix)
     return report

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
+ITEMSIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "float32": 4}
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Const:
 
     @property
     def nbytes(self) -> int:
-        return self.count * np.dtype(self.dtype).itemsize
+        return self.count * ITEMSIZE[self.dtype]
 
     @classmethod
     def of(cls, name: str, array, dtype: str) -> "Const":

@@ -37,8 +37,9 @@ class Plan:
         return "\n".join(rows)
 
 
-def _place(allocs: list[Allocation], order: list[int]) -> tuple[list[int], int]:
-    """Place allocations in `order`, each at the lowest offset free during its whole lifetime."""
+def _place(allocs: list[Allocation], order: list[int], sizes: list[int]) -> tuple[list[int], int]:
+    """Place allocations in `order`, each at the lowest offset free during its whole lifetime
+    (sizes: the aligned sizes)."""
     offsets = [-1] * len(allocs)
     # placed allocations by layer, so a lookup touches only what is live in the same layers (the NAS profiler
     # plans many thousands of networks per second with this)
@@ -46,19 +47,17 @@ def _place(allocs: list[Allocation], order: list[int]) -> tuple[list[int], int]:
     top = 0
     for k in order:
         a = allocs[k]
-        size = align(a.size)
-        seen = set()
-        busy = []
+        size = sizes[k]
+        busy = {}
         for t in range(a.first, a.last + 1):
             for j in by_layer.get(t, ()):
-                if j not in seen:
-                    seen.add(j)
-                    busy.append((offsets[j], offsets[j] + align(allocs[j].size)))
-        busy.sort()
+                busy[j] = offsets[j]
         off = 0
-        for lo, hi in busy:
+        for j in sorted(busy, key=busy.__getitem__):
+            lo = busy[j]
             if off + size <= lo:
                 break
+            hi = lo + sizes[j]
             if hi > off:
                 off = hi
         offsets[k] = off
@@ -79,12 +78,20 @@ STRATEGIES = {
 }
 
 
-def plan(allocs: list[Allocation], strategies=None) -> Plan:
+def plan(allocs: list[Allocation], strategies=None, live: list[int] | None = None) -> Plan:
+    """The smallest arena among the strategies; stops early once one reaches the lower bound (the most bytes
+    live at one layer, from `live` when the caller has it), which no placement can beat."""
+    sizes = [align(a.size) for a in allocs]
+    if live is None:
+        live = live_bytes(allocs, max((a.last for a in allocs), default=-1) + 1)
+    bound = max(live, default=0)
     best = None
     for name in strategies or STRATEGIES:
-        offsets, top = _place(allocs, STRATEGIES[name](allocs))
+        offsets, top = _place(allocs, STRATEGIES[name](allocs), sizes)
         if best is None or top < best.arena_bytes:
             best = Plan(offsets, top, name)
+        if top <= bound:
+            break
     return best if best is not None else Plan([], 0, "empty")
 
 

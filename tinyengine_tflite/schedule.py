@@ -92,5 +92,5 @@ def schedule(model: LoweredModel, inplace: bool = True, strategies=None) -> Sche
             scratch_alloc[i] = len(allocs)
             allocs.append(Allocation(f"scratch of layer {i} ({layer.op})", size, i, i))
 
-    return Schedule(allocs, plan(allocs, strategies), buffer_alloc, scratch_alloc, inplace_layers,
-                    live_bytes(allocs, n))
+    live = live_bytes(allocs, n)
+    return Schedule(allocs, plan(allocs, strategies, live), buffer_alloc, scratch_alloc, inplace_layers, live)

@@ -137,19 +137,26 @@ def lower_mean(ctx, op):
     if float(np.float32(in_scale)) / float(np.float32(out_scale)) >= float(1 << 30):
         raise ctx.error(op, f"input / output scale {in_scale:g} / {out_scale:g} is too large", unsupported=True)
     mult, shift = mean_multiplier(in_scale, out_scale, count)
+    groups = merge_dims(shape, [d in axes for d in range(len(shape))])
+    if sum(not f for *_, f in groups) > 4 or sum(f for *_, f in groups) > 4:
+        raise ctx.error(op, f"reducing axes {axes} of {list(shape)} leaves more than four separate kept or reduced "
+                            "dimension groups", unsupported=True)
+    ctx.add(mean_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), shape, axes,
+                       dict(sum_offset=-in_zp * count, mult=mult, shift=shift, output_zp=out_zp)))
+
+
+def mean_layer(op_index, in_buf, out_buf, shape, axes, quant=None) -> Layer:
+    """The MEAN kernel call (at most four kept and four reduced dimension groups, which the lowering checks);
+    shared by the TFLite lowering and abstract graphs (quant None)."""
     dims = merge_dims(shape, [d in axes for d in range(len(shape))])
     kept = [(n, s) for n, s, f in dims if not f]
     red = [(n, s) for n, s, f in dims if f]
-    if len(kept) > 4 or len(red) > 4:
-        raise ctx.error(op, f"reducing axes {axes} of {list(shape)} leaves more than four separate kept or reduced "
-                            "dimension groups", unsupported=True)
     kept = [(1, 0)] * (4 - len(kept)) + kept
     red = [(1, 0)] * (4 - len(red)) + red
     params = {f"k_n{i}": n for i, (n, _) in enumerate(kept)}
     params.update({f"k_s{i}": s for i, (_, s) in enumerate(kept)})
     params.update({f"r_n{i}": n for i, (n, _) in enumerate(red)})
     params.update({f"r_s{i}": s for i, (_, s) in enumerate(red)})
-    params.update(sum_offset=-in_zp * count, mult=mult, shift=shift, output_zp=out_zp)
-    ctx.add(Layer(op.name, op.index, "te_mean_s8", "te_mean_params", params,
-                  [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
-                  macs=int(np.prod(shape, dtype=np.int64))))
+    params.update(quant or dict(sum_offset=0, mult=0, shift=0, output_zp=0))
+    return Layer("MEAN", op_index, "te_mean_s8", "te_mean_params", params, [in_buf], [out_buf],
+                 macs=int(np.prod(shape, dtype=np.int64)))
