@@ -1,4 +1,5 @@
-"""Bit-exact references: LiteRT with its reference kernels (BUILTIN_REF) and TFLite Micro."""
+"""Bit-exact references: LiteRT with its reference kernels (BUILTIN_REF) and TFLite Micro. The engine's
+default conversion reproduces the first, its reference="tflm" conversion the second."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,36 +55,69 @@ def run_litert_details(model: bytes) -> list[dict]:
     return it.get_output_details()
 
 
-def run_tinyengine(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def run_tinyengine(model: bytes, inputs: list[np.ndarray], reference: str = "litert") -> list[np.ndarray]:
     import tinyengine_tflite
-    it = tinyengine_tflite.Interpreter(model_content=model)
+    it = tinyengine_tflite.Interpreter(model_content=model, reference=reference)
     it.allocate_tensors()
+    return _invoke(it, inputs)
+
+
+def _invoke(it, inputs: list[np.ndarray]) -> list[np.ndarray]:
     for d, x in zip(it.get_input_details(), inputs):
         it.set_tensor(d["index"], x)
     it.invoke()
     return [it.get_tensor(d["index"]) for d in it.get_output_details()]
 
 
-def assert_bit_exact(model: bytes, seeds=(0, 1, 2), tflm: bool = True) -> None:
-    """tinyengine's outputs equal LiteRT BUILTIN_REF's (and TFLM's), byte for byte, on several inputs."""
+def same_code(a, b) -> bool:
+    """Whether two LoweredModels of one graph make the same kernel calls with the same parameters and
+    constants, and so generate the same C (one built library then serves both)."""
+    if len(a.layers) != len(b.layers):
+        return False
+    for x, y in zip(a.layers, b.layers):
+        if (x.kernel, x.params, len(x.consts)) != (y.kernel, y.params, len(y.consts)):
+            return False
+        for c, d in zip(x.consts, y.consts):
+            if c.dtype != d.dtype or c.count != d.count or not np.array_equal(c.data, d.data):
+                return False
+    return True
+
+
+def engines(model: bytes, tflm: bool = True) -> dict:
+    """Allocated tinyengine Interpreters by reference: "litert" (the default conversion) and, with tflm,
+    "tflm" (reference="tflm"). Where the two lowerings generate the same C (no operator the references
+    disagree on), the litert interpreter stands for both and no second library is built."""
     import tinyengine_tflite
-    it = tinyengine_tflite.Interpreter(model_content=model)
-    it.allocate_tensors()
+    out = {"litert": tinyengine_tflite.Interpreter(model_content=model)}
+    if tflm:
+        it = tinyengine_tflite.Interpreter(model_content=model, reference="tflm")
+        out["tflm"] = out["litert"] if same_code(out["litert"]._model, it._model) else it
+    for it in out.values():
+        it.allocate_tensors()
+    return out
+
+
+def assert_equal_bytes(ours: list[np.ndarray], ref: list[np.ndarray], who: str, seed=None) -> None:
+    assert len(ours) == len(ref), f"{who}: {len(ref)} outputs, tinyengine {len(ours)}"
+    for k, (a, b) in enumerate(zip(ours, ref)):
+        assert a.dtype == b.dtype and a.shape == b.shape, (who, k, a.dtype, b.dtype, a.shape, b.shape)
+        diff = np.flatnonzero(a.reshape(-1).view(np.uint8 if a.dtype == np.int8 else np.uint32) !=
+                              b.reshape(-1).view(np.uint8 if b.dtype == np.int8 else np.uint32))
+        assert diff.size == 0, (f"output {k} differs from {who} at {diff.size} of {a.size} positions "
+                                f"(seed {seed}); first {diff[:5]}: ours {a.reshape(-1)[diff[:5]]}, "
+                                f"{who} {b.reshape(-1)[diff[:5]]}")
+
+
+def assert_bit_exact(model: bytes, seeds=(0, 1, 2), tflm: bool = True) -> None:
+    """On several inputs, byte for byte: the default conversion's outputs equal LiteRT BUILTIN_REF's, and (with
+    tflm) the reference="tflm" conversion's outputs equal TFLite Micro's."""
+    its = engines(model, tflm)
+    details = its["litert"].get_input_details()
     for seed in seeds:
-        inputs = random_inputs(it.get_input_details(), seed)
-        for d, x in zip(it.get_input_details(), inputs):
-            it.set_tensor(d["index"], x)
-        it.invoke()
-        ours = [it.get_tensor(d["index"]) for d in it.get_output_details()]
-        refs = {"litert": run_litert(model, inputs)}
+        inputs = random_inputs(details, seed)
+        ours = _invoke(its["litert"], inputs)
+        assert_equal_bytes(ours, run_litert(model, inputs), "litert", seed)
         if tflm:
-            refs["tflm"] = run_tflm(model, inputs, len(ours))
-        for who, ref in refs.items():
-            assert len(ours) == len(ref), f"{who}: {len(ref)} outputs, tinyengine {len(ours)}"
-            for k, (a, b) in enumerate(zip(ours, ref)):
-                assert a.dtype == b.dtype and a.shape == b.shape, (who, k, a.dtype, b.dtype, a.shape, b.shape)
-                diff = np.flatnonzero(a.reshape(-1).view(np.uint8 if a.dtype == np.int8 else np.uint32) !=
-                                      b.reshape(-1).view(np.uint8 if b.dtype == np.int8 else np.uint32))
-                assert diff.size == 0, (f"output {k} differs from {who} at {diff.size} of {a.size} positions "
-                                        f"(seed {seed}); first {diff[:5]}: ours {a.reshape(-1)[diff[:5]]}, "
-                                        f"{who} {b.reshape(-1)[diff[:5]]}")
+            if its["tflm"] is not its["litert"]:
+                ours = _invoke(its["tflm"], inputs)
+            assert_equal_bytes(ours, run_tflm(model, inputs, len(ours)), "tflm", seed)

@@ -2,8 +2,8 @@
 
 Both references run TFLite's fixed-point reference softmax, and the engine equals both. For LOGISTIC,
 LiteRT's reference resolver uses a lookup table built in float32 and TFLM gemmlowp's fixed-point logistic.
-They agree on most quantizations but not all (by one LSB on a few inputs): the engine follows LiteRT, and
-test_logistic_follows_litert pins cases where they differ."""
+They agree on most quantizations but not all (by one LSB on a few inputs): the default conversion equals
+LiteRT, the reference="tflm" one TFLM, and test_logistic_follows_reference pins cases where they differ."""
 import numpy as np
 import pytest
 from modelgen import int8_tflite, op_names
@@ -13,6 +13,7 @@ from test_te_elementwise import single_op_model
 import tinyengine_tflite
 from keras_mcunet._tf import keras
 from tinyengine_tflite.errors import UnsupportedOperatorError
+from tinyengine_tflite.ops.activation import tflm_logistic_table
 from tflite_micro.python.tflite_micro import runtime
 
 L = keras.layers
@@ -105,24 +106,48 @@ def test_logistic_table(scale, zp):
     shape = (1, 256)
     model = single_op_model("LOGISTIC", [(shape, scale, zp, None)], (shape, 1 / 256, -128))
     x = np.arange(-128, 128, dtype=np.int8).reshape(shape)
-    ours = run_tinyengine(model, [x])[0]
-    np.testing.assert_array_equal(ours, run_litert(model, [x])[0])
-    np.testing.assert_array_equal(ours, run_tflm(model, [x], 1)[0])
+    litert, tflm = run_litert(model, [x])[0], run_tflm(model, [x], 1)[0]
+    np.testing.assert_array_equal(run_tinyengine(model, [x])[0], litert)
+    np.testing.assert_array_equal(run_tinyengine(model, [x], "tflm")[0], tflm)
 
 
 @pytest.mark.parametrize("scale,zp", [(0.08690798282623291, 108), (0.08112727850675583, 77),
                                       (0.009672473184764385, -55), (0.006125034764409065, -40)])
-def test_logistic_follows_litert(scale, zp):
+def test_logistic_follows_reference(scale, zp):
     """Input quantizations where 1 / (1 + exp(-x)) * 256 lands so close to a rounding tie that evaluating it in
-    float32 (LiteRT's LUTPopulate) and in double give different tables. The engine equals LiteRT's reference
-    resolver; TFLM's fixed-point logistic differs from it by one LSB on some inputs."""
+    float32 (LiteRT's LUTPopulate) and in TFLM's fixed point give tables one LSB apart on a few inputs: the
+    default conversion equals LiteRT's reference resolver, the reference="tflm" one TFLM."""
     shape = (1, 256)
     model = single_op_model("LOGISTIC", [(shape, scale, zp, None)], (shape, 1 / 256, -128))
     x = np.arange(-128, 128, dtype=np.int8).reshape(shape)
-    ours = run_tinyengine(model, [x])[0]
-    np.testing.assert_array_equal(ours, run_litert(model, [x])[0])
-    diff = ours.astype(int) - run_tflm(model, [x], 1)[0].astype(int)
+    litert, tflm = run_litert(model, [x])[0], run_tflm(model, [x], 1)[0]
+    diff = litert.astype(int) - tflm.astype(int)
     assert 1 <= np.count_nonzero(diff) <= 4 and np.abs(diff).max() == 1
+    np.testing.assert_array_equal(run_tinyengine(model, [x])[0], litert)
+    np.testing.assert_array_equal(run_tinyengine(model, [x], "tflm")[0], tflm)
+
+
+def test_tflm_logistic_table_over_scales():
+    """The compile-time emulation of TFLM's fixed-point logistic against TFLM itself, every int8 input, over
+    input scales from 2^-28 (the smallest TFLM's radius computation handles) to 16 and zero points across the
+    range (no C build: the table is the whole int8 kernel)."""
+    rng = np.random.default_rng(11)
+    scales = [2.0 ** -28, 1e-6, 1.0, 2.0, 16.0] + list(10 ** rng.uniform(-4, 0.5, 20))
+    shape = (1, 256)
+    x = np.arange(-128, 128, dtype=np.int8).reshape(shape)
+    for scale in scales:
+        zp = int(rng.integers(-128, 128))
+        model = single_op_model("LOGISTIC", [(shape, scale, zp, None)], (shape, 1 / 256, -128))
+        table = tflm_logistic_table(scale, zp)
+        np.testing.assert_array_equal(table[x.view(np.uint8)], run_tflm(model, [x], 1)[0], err_msg=f"{scale} {zp}")
+
+
+def test_tflm_logistic_refuses_tiny_input_scale():
+    shape = (1, 8)
+    model = single_op_model("LOGISTIC", [(shape, 1e-9, 0, None)], (shape, 1 / 256, -128))
+    tinyengine_tflite.compile_model(model)
+    with pytest.raises(UnsupportedOperatorError, match="TFLM's fixed-point logistic"):
+        tinyengine_tflite.compile_model(model, reference="tflm")
 
 
 def test_activations_run_in_place():

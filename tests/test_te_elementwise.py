@@ -169,20 +169,21 @@ def test_add_scales(scales):
     _check(model)
 
 
-def test_mul_follows_litert_multiplier():
+def test_mul_multiplier_follows_reference():
     """LiteRT forms MUL's multiplier as input1_scale * input2_scale / output_scale in float32, TFLM in double.
-    For these scales the two multipliers round 8 products to different outputs: the engine equals LiteRT,
-    and differs from TFLM by one LSB there."""
+    For these scales the two multipliers round 8 products to outputs one LSB apart: the default conversion
+    equals LiteRT and the reference="tflm" conversion equals TFLM."""
     scales, zps = (0.017173781991004944, 0.04061927646398544, 0.040275104343891144), (18, -20, -19)
     a = np.array([[-55, -55, -33, -33, 69, 69, 91, 91, 5]], dtype=np.int8)
     b = np.array([[-71, 31, -93, 53, -93, 53, -71, 31, 7]], dtype=np.int8)
     model = single_op_model("MUL", [(a.shape, scales[0], zps[0], None), (b.shape, scales[1], zps[1], None)],
                             (a.shape, scales[2], zps[2]), {"fusedActivationFunction": 0})
-    ours, litert, tflm = run_tinyengine(model, [a, b])[0], run_litert(model, [a, b])[0], run_tflm(model, [a, b], 1)[0]
-    np.testing.assert_array_equal(ours, litert)
-    diff = ours.astype(int) - tflm.astype(int)
+    litert, tflm = run_litert(model, [a, b])[0], run_tflm(model, [a, b], 1)[0]
+    diff = litert.astype(int) - tflm.astype(int)
     assert np.count_nonzero(diff) == 8 and np.abs(diff).max() == 1
-    assert_bit_exact(model, tflm=False)
+    np.testing.assert_array_equal(run_tinyengine(model, [a, b])[0], litert)
+    np.testing.assert_array_equal(run_tinyengine(model, [a, b], "tflm")[0], tflm)
+    assert_bit_exact(model)
 
 
 # --- QUANTIZE int8 -> int8 ------------------------------------------------------------------------------

@@ -114,6 +114,39 @@ def test_concurrent_builds_share_one_cache_entry(tmp_path):
     assert not list(tmp_path.glob("*/build-*")), "temporary build folders were left behind"
 
 
+def test_reference_option(tmp_path, monkeypatch):
+    """reference="tflm" builds its own cached library, whose outputs equal TFLM's where LiteRT's differ
+    (mlperf_ad01's FULLY_CONNECTED layers round differently); tf.lite.Interpreter's other keywords are still
+    accepted, and an unknown reference is a ValueError naming the allowed values."""
+    from reference import random_inputs, run_litert, run_tflm
+    monkeypatch.setenv("TINYENGINE_CACHE", str(tmp_path))
+    model = (SUITE_DIR / "mlperf_ad01_int8.tflite").read_bytes()
+    its = {ref: tinyengine_tflite.Interpreter(model_content=model, reference=ref, num_threads=2,
+                                              experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+           for ref in ("litert", "tflm")}
+    x = random_inputs(its["litert"].get_input_details(), 0)[0]
+    outs = {}
+    for ref, it in its.items():
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs[ref] = it.get_tensor(it.get_output_details()[0]["index"])
+    np.testing.assert_array_equal(outs["litert"], run_litert(model, [x])[0])
+    np.testing.assert_array_equal(outs["tflm"], run_tflm(model, [x], 1)[0])
+    assert np.count_nonzero(outs["litert"] != outs["tflm"]) > 0
+    sources = sorted(p.read_text() for p in tmp_path.glob("*/src/model.c"))
+    assert len(list(tmp_path.glob("*/libmodel.so"))) == 2 and len(sources) == 2
+    assert [".double_rounding = 1" in src for src in sources].count(True) == 1
+    for bad in ("tflite", "LiteRT", None):
+        with pytest.raises(ValueError, match="'litert', 'tflm'"):
+            tinyengine_tflite.Interpreter(model_content=model, reference=bad)
+        with pytest.raises(ValueError, match="'litert', 'tflm'"):
+            tinyengine_tflite.compile_model(model, reference=bad)
+        with pytest.raises(ValueError, match="'litert', 'tflm'"):
+            tinyengine_tflite.convert(model, tmp_path / "c", reference=bad)
+    assert not (tmp_path / "c").exists()
+
+
 def test_drop_in_script(tmp_path):
     """A TFLite script runs unchanged but for its import."""
     script = tmp_path / "classify.py"

@@ -1,5 +1,5 @@
-"""Every real model of the suite (../shared/models) converts and runs bit-exactly against LiteRT's reference
-kernels and TFLite Micro, on several random inputs."""
+"""Every real model of the suite (../shared/models) converts and runs bit-exactly, on several random inputs: the
+default conversion against LiteRT's reference kernels, the reference="tflm" conversion against TFLite Micro."""
 import pytest
 from reference import assert_bit_exact, suite_models
 

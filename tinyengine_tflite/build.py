@@ -26,10 +26,11 @@ def compiler() -> str:
     return os.environ.get("CC", "cc")
 
 
-def _key(model_bytes: bytes, prefix: str) -> str:
+def _key(model_bytes: bytes, prefix: str, reference: str = "litert") -> str:
     h = hashlib.sha256()
     h.update(model_bytes)
     h.update(prefix.encode())
+    h.update(f"reference={reference}".encode())
     h.update(" ".join([compiler()] + HOST_CFLAGS).encode())
     for p in sorted(Path(__file__).parent.glob("*.py")) + sorted(KERNEL_DIR.glob("te_*.[ch]")) + \
             sorted(Path(__file__).parent.glob("ops/*.py")):
@@ -46,11 +47,13 @@ def compile_c(src_dir: Path, out: Path, extra_flags=()) -> None:
         raise RuntimeError(f"C compilation failed ({' '.join(cmd[:6])} ...):\n{r.stderr[-4000:]}")
 
 
-def build_shared_library(model_bytes: bytes, lowered: LoweredModel, sched: Schedule, prefix: str = "model") -> Path:
-    """Path of the compiled library for this model; built once per content hash. Concurrent builders of the
-    same model wait on a lock and the first one's result is reused; a finished library appears atomically."""
+def build_shared_library(model_bytes: bytes, lowered: LoweredModel, sched: Schedule, prefix: str = "model",
+                         reference: str = "litert") -> Path:
+    """Path of the compiled library for this model; built once per content hash and reference (the one
+    `lowered` was compiled for). Concurrent builders of the same model wait on a lock and the first one's
+    result is reused; a finished library appears atomically."""
     root = cache_dir()
-    key = _key(model_bytes, prefix)
+    key = _key(model_bytes, prefix, reference)
     final = root / key / f"lib{prefix}.so"
     if final.exists():
         return final

@@ -5,15 +5,17 @@ import argparse
 import sys
 
 from .errors import ConversionError
+from .lower import REFERENCES
 
 
 def _convert(args) -> int:
     from .compiler import convert
-    report = convert(args.model, args.output, prefix=args.prefix, inplace=not args.no_inplace)
+    report = convert(args.model, args.output, prefix=args.prefix, inplace=not args.no_inplace,
+                     reference=args.reference)
     print(report)
     if args.plan:
         from .compiler import compile_model
-        _, sched = compile_model(args.model, inplace=not args.no_inplace)
+        _, sched = compile_model(args.model, inplace=not args.no_inplace, reference=args.reference)
         print()
         print(sched.plan.describe(sched.allocations))
     print(f"\nwrote {len(report.files)} files to {args.output}")
@@ -34,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "model_invoke())")
     c.add_argument("--no-inplace", action="store_true",
                    help="disable in-place depthwise convolution (more SRAM; for comparison)")
+    c.add_argument("--reference", choices=REFERENCES, default="litert",
+                   help="the reference whose int8 outputs the generated code reproduces byte for byte: litert "
+                        "(LiteRT's reference kernels, the default) or tflm (TensorFlow Lite Micro); they differ on "
+                        "FULLY_CONNECTED (single vs double rounding), MUL (multiplier in float32 vs double) and "
+                        "LOGISTIC (float32 table vs fixed point)")
     c.add_argument("--plan", action="store_true", help="also print the arena plan (offset, size, lifetime)")
     c.set_defaults(func=_convert)
     from .bench_cli import add_bench_parser

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .codegen import generate
+from .fuse import fuse_pads
 from .layers import LoweredModel
 from .lower import check_reference, lower_graph, supported_ops
 from .reader import load_model_bytes, read_model
@@ -14,15 +15,18 @@ def compile_model(model, inplace: bool = True, reference: str = "litert") -> tup
     generated code reproduces: "litert" (LiteRT's reference kernels) or "tflm" (TensorFlow Lite Micro)."""
     check_reference(reference)
     buf, name = load_model_bytes(model)
-    graph = read_model(buf if name == "<bytes>" else name, supported_ops())
+    graph = fuse_pads(read_model(buf if name == "<bytes>" else name, supported_ops()))
     lowered = lower_graph(graph, name, reference)
     return lowered, schedule(lowered, inplace=inplace)
 
 
-def convert(model, out_dir=None, prefix: str = "model", inplace: bool = True) -> ConversionReport:
+def convert(model, out_dir=None, prefix: str = "model", inplace: bool = True,
+            reference: str = "litert") -> ConversionReport:
     """Convert an int8 .tflite (path or bytes) into a self-contained C99 folder; returns the memory report.
-    With out_dir None nothing is written (the report alone)."""
-    lowered, sched = compile_model(model, inplace=inplace)
+    With out_dir None nothing is written (the report alone). The generated code equals, byte for byte,
+    LiteRT's reference kernels (reference="litert", the default) or TensorFlow Lite Micro's (reference="tflm");
+    the two differ on FULLY_CONNECTED, MUL and LOGISTIC."""
+    lowered, sched = compile_model(model, inplace=inplace, reference=reference)
     report = make_report(lowered, sched)
     if out_dir is not None:
         report.files = generate(lowered, sched, out_dir, prefix)

@@ -11,6 +11,7 @@ import numpy as np
 from .build import build_shared_library
 from .compiler import compile_model
 from .layers import IOSpec
+from .lower import check_reference
 from .reader import load_model_bytes
 
 _DTYPES = {"int8": np.int8, "float32": np.float32}
@@ -35,14 +36,18 @@ def _details(spec: IOSpec) -> dict:
 class Interpreter:
     """tf.lite.Interpreter's interface over tinyengine_tflite's generated C.
 
+    `reference` picks the reference kernels the outputs equal byte for byte: "litert" (LiteRT's reference
+    kernels, the default) or "tflm" (TensorFlow Lite Micro); they differ on FULLY_CONNECTED, MUL and LOGISTIC.
     Extra keyword arguments that tf.lite.Interpreter takes (num_threads, experimental_delegates,
     experimental_op_resolver_type, ...) are accepted and ignored: the generated code has one execution path."""
 
-    def __init__(self, model_path=None, model_content=None, **_ignored):
+    def __init__(self, model_path=None, model_content=None, *, reference: str = "litert", **_ignored):
         if (model_path is None) == (model_content is None):
             raise ValueError("Exactly one of model_path and model_content must be given")
+        self._reference = check_reference(reference)
         self._bytes, _ = load_model_bytes(model_content if model_content is not None else model_path)
-        self._model, self._sched = compile_model(model_content if model_content is not None else model_path)
+        self._model, self._sched = compile_model(model_content if model_content is not None else model_path,
+                                                 reference=reference)
         self._lib = None
         self._lib_copy = None
         self._inputs = {s.tensor_index: s for s in self._model.inputs}
@@ -53,7 +58,7 @@ class Interpreter:
     def allocate_tensors(self):
         if self._lib is not None:
             return
-        so = build_shared_library(self._bytes, self._model, self._sched)
+        so = build_shared_library(self._bytes, self._model, self._sched, reference=self._reference)
         # A private copy: the arena is a static of the library, and each Interpreter must own its own.
         fd, self._lib_copy = tempfile.mkstemp(suffix=".so", prefix="tinyengine-")
         os.close(fd)

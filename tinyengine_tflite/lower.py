@@ -15,6 +15,20 @@ from .layers import Buffer, IOSpec, Layer, LoweredModel
 
 LOWERINGS: dict[str, Callable[["LoweringContext", Operator], None]] = {}
 
+# The bit-exact reference the generated code reproduces. The two disagree on three operators:
+# - "litert": LiteRT's reference kernels (BUILTIN_REF): FULLY_CONNECTED requantizes with single rounding, MUL's
+#   multiplier is formed in float32, int8 LOGISTIC is a table computed in float32.
+# - "tflm": TensorFlow Lite Micro's reference kernels: FULLY_CONNECTED requantizes with double rounding (TFLite's
+#   MultiplyByQuantizedMultiplier), MUL's multiplier is formed in double, LOGISTIC is gemmlowp's fixed point.
+REFERENCES = ("litert", "tflm")
+
+
+def check_reference(reference) -> str:
+    """The reference name, or a ValueError naming the allowed values."""
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {', '.join(repr(r) for r in REFERENCES)}; got {reference!r}")
+    return reference
+
 
 def lowering(*names: str):
     def register(fn):
@@ -30,9 +44,10 @@ def supported_ops() -> set[str]:
 
 
 class LoweringContext:
-    def __init__(self, graph: Graph, model_name: str):
+    def __init__(self, graph: Graph, model_name: str, reference: str = "litert"):
         self.graph = graph
         self.model_name = model_name
+        self.reference = check_reference(reference)   # "litert" or "tflm": which reference kernels to follow
         self.buffers: list[Buffer] = []
         self.layers: list[Layer] = []
         self.tensor_buffer: dict[int, int] = {}
@@ -86,10 +101,10 @@ class LoweringContext:
         self.inputs.append(IOSpec(buffer, t_api, api.name, tuple(api.shape), api.dtype, scale, zp))
 
 
-def lower_graph(graph: Graph, model_name: str) -> LoweredModel:
+def lower_graph(graph: Graph, model_name: str, reference: str = "litert") -> LoweredModel:
     from . import ops  # noqa: F401  (registers every lowering)
 
-    ctx = LoweringContext(graph, model_name)
+    ctx = LoweringContext(graph, model_name, reference)
     for i in graph.inputs:
         if i not in ctx.float_inputs:
             t = graph.tensors[i]

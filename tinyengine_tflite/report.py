@@ -40,10 +40,10 @@ class ConversionReport:
     def __str__(self) -> str:
         def shp(shapes):
             return ",".join("x".join(map(str, s)) for s in shapes)
-        rows = [f"{'#':>3} {'operator':<18} {'input':<22} {'output':<14} {'MACs':>11} {'live B':>9}"]
+        rows = [f"{'#':>3} {'operator':<28} {'input':<24} {'output':<16} {'MACs':>11} {'live B':>9}"]
         for r in self.layers:
-            rows.append(f"{r.index:>3} {r.op + (' (in place)' if r.inplace else ''):<18} "
-                        f"{shp(r.input_shapes):<22} {shp(r.output_shapes):<14} {r.macs:>11,} {r.live_bytes:>9,}")
+            rows.append(f"{r.index:>3} {r.op + (' (in place)' if r.inplace else ''):<28} "
+                        f"{shp(r.input_shapes):<24} {shp(r.output_shapes):<16} {r.macs:>11,} {r.live_bytes:>9,}")
         code = f", code {self.code_bytes:,} B" if self.code_bytes is not None else ""
         rows += ["",
                  f"model {self.model_name}: {len(self.layers)} layers, {self.macs:,} MACs",

@@ -1,5 +1,6 @@
 /* Activation kernels: int8 SOFTMAX (TFLite's reference fixed-point softmax, gemmlowp arithmetic) and a
- * 256-entry lookup table for int8 -> int8 functions (LOGISTIC, as LiteRT's reference kernel computes it).
+ * 256-entry lookup table for int8 -> int8 functions (LOGISTIC: the compiler fills it as LiteRT's reference
+ * kernel or TFLM's fixed-point logistic computes each input value).
  *
  * Both may run in place (output == input): softmax reads each row's element c before it writes output c,
  * and the table lookup is elementwise. */

@@ -35,7 +35,8 @@ static inline int32_t te_rounding_divide_by_pot(int32_t x, int exponent) {
 }
 
 /* TFLite MultiplyByQuantizedMultiplier (double rounding): x * multiplier * 2^(shift - 31), rounded twice
- * (doubling high multiply, then a rounding right shift). The convolutions use it. */
+ * (doubling high multiply, then a rounding right shift). The convolutions use it, and so does
+ * FULLY_CONNECTED when it follows TFLM. */
 static inline int32_t te_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
     const int left = shift > 0 ? shift : 0;
     const int right = shift > 0 ? 0 : -shift;
@@ -44,7 +45,7 @@ static inline int32_t te_multiply_by_quantized_multiplier(int32_t x, int32_t mul
 }
 
 /* The single-rounding form: round(x * multiplier / 2^(31 - shift)), halves up; shift in [-31, 30].
- * LiteRT's and TFLM's fully-connected reference kernels round this way (checked bit for bit). */
+ * LiteRT's fully-connected reference kernel rounds this way (checked bit for bit); TFLM's rounds twice. */
 static inline int32_t te_multiply_by_quantized_multiplier_single(int32_t x, int32_t multiplier, int32_t shift) {
     const int total_shift = 31 - shift;
     const int64_t round = (int64_t)1 << (total_shift - 1);

@@ -24,7 +24,7 @@ static int32_t te_dot_s8(const int8_t *a, const int8_t *b, int32_t n) {
 
 int32_t te_conv2d_s8_scratch_bytes(const te_conv_params *p) {
     const int pointwise = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
-                          p->pad_top == 0 && p->pad_left == 0;
+                          p->pad_top == 0 && p->pad_left == 0 && p->out_h == p->in_h && p->out_w == p->in_w;
     return pointwise ? 0 : 2 * p->k_h * p->k_w * p->in_c;
 }
 
@@ -273,7 +273,10 @@ void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int
         for (int32_t o = 0; o < p->out_depth; ++o) {
             const int32_t acc = bias[o] + te_dot_s8(in, weights + o * p->in_depth, p->in_depth);
             const int32_t k = p->per_channel ? o : 0;
-            const int32_t v = te_multiply_by_quantized_multiplier_single(acc, mult[k], shift[k]) + p->output_offset;
+            const int32_t scaled = p->double_rounding ? te_multiply_by_quantized_multiplier(acc, mult[k], shift[k])
+                                                      : te_multiply_by_quantized_multiplier_single(acc, mult[k],
+                                                                                                   shift[k]);
+            const int32_t v = scaled + p->output_offset;
             out[o] = (int8_t)te_clamp(v, p->act_min, p->act_max);
         }
     }

@@ -54,6 +54,8 @@ typedef struct {
     int32_t output_offset;
     int32_t act_min, act_max;
     int32_t per_channel;     /* mult/shift hold out_depth values when 1, one value when 0 */
+    int32_t double_rounding; /* requantization: 1 rounds twice (TFLite's MultiplyByQuantizedMultiplier, as
+                              * TFLM's kernel), 0 once (as LiteRT's reference kernel) */
 } te_fc_params;
 
 void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,

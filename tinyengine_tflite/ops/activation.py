@@ -6,10 +6,15 @@ diff_min = -CalculateInputRadius(5, left_shift), then gemmlowp fixed-point exp a
 Where a row's exps sum to 512 or more, TFLite's kernels stop on a failed check (their final shift would
 exceed 31); the engine writes -128 there, the correctly rounded result (every probability is below 1/512).
 
-LOGISTIC follows LiteRT's reference resolver, which evaluates int8 LOGISTIC through a 256-entry table built
-in float32 (LUTPopulate: dequantize, 1 / (1 + exp(-x)), * 256, round half away from zero, - 128). TFLM
-computes it differently (gemmlowp's fixed-point logistic after a Q4.27 rescale): the two references can
-differ by one LSB, and the engine follows LiteRT. The table is computed here at compile time."""
+LOGISTIC runs as a 256-entry table, computed here at compile time as the chosen reference (ctx.reference)
+computes each int8 input value. The two references can differ by one LSB:
+- "litert" (default): LiteRT's reference resolver builds the table in float32 (LUTPopulate: dequantize,
+  1 / (1 + exp(-x)), * 256, round half away from zero, - 128).
+- "tflm": TFLM runs reference_integer_ops::Logistic: the input minus its zero point, saturated outside
+  +-input_range_radius, is rescaled to Q4.27 by MultiplyByQuantizedMultiplier (multiplier and left shift from
+  frexp(input_scale * 2^27)), goes through gemmlowp's fixed-point logistic (exp_on_negative_values, then the
+  Newton-Raphson 1 / (1 + x)), and the Q0.31 result is rounded to 1/256 steps. tflm_logistic_table emulates
+  it in exact integer arithmetic."""
 from __future__ import annotations
 
 import math
@@ -113,14 +118,142 @@ def logistic_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -
     return table
 
 
+# --- TFLM's int8 logistic: gemmlowp fixed point on int32, emulated with Python integers -------------------
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
+LOGISTIC_INPUT_INTEGER_BITS = 4
+
+
+def _wrap32(x: int) -> int:
+    return (x + (1 << 31)) % (1 << 32) - (1 << 31)
+
+
+def _sat_rounding_doubling_high_mul(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul (C division truncates toward zero)."""
+    if a == b == _INT32_MIN:
+        return _INT32_MAX
+    ab = a * b
+    n = ab + ((1 << 30) if ab >= 0 else 1 - (1 << 30))
+    q = abs(n) >> 31
+    return q if n >= 0 else -q
+
+
+def _rounding_divide_by_pot(x: int, exponent: int) -> int:
+    mask = (1 << exponent) - 1
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if (x & mask) > threshold else 0)
+
+
+def _sat_shift_left(x: int, exponent: int) -> int:
+    """gemmlowp SaturatingRoundingMultiplyByPOT with a positive exponent."""
+    threshold = (1 << (31 - exponent)) - 1
+    if x > threshold:
+        return _INT32_MAX
+    if x < -threshold:
+        return _INT32_MIN
+    return x << exponent
+
+
+def _exp_on_interval_between_negative_one_quarter_and_0_excl(a: int) -> int:
+    """exp(a) for a in [-1/4, 0), Q0.31: gemmlowp's Taylor expansion around -1/8."""
+    constant_term, one_third = 1895147668, 715827883
+    x = _wrap32(a + (1 << 28))
+    x2 = _sat_rounding_doubling_high_mul(x, x)
+    x3 = _sat_rounding_doubling_high_mul(x2, x)
+    x4 = _sat_rounding_doubling_high_mul(x2, x2)
+    x4_over_4 = _rounding_divide_by_pot(x4, 2)
+    poly = _rounding_divide_by_pot(
+        _wrap32(_sat_rounding_doubling_high_mul(_wrap32(x4_over_4 + x3), one_third) + x2), 1)
+    return _wrap32(constant_term + _sat_rounding_doubling_high_mul(constant_term, _wrap32(x + poly)))
+
+
+_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535), (3, 720401),
+               (4, 242))   # exp(-2^k) in Q0.31
+
+
+def _exp_on_negative_values(a: int, integer_bits: int) -> int:
+    """gemmlowp exp_on_negative_values: a <= 0 with `integer_bits` <= 5 integer bits (gemmlowp clamps below -32
+    for more), result in Q0.31."""
+    assert integer_bits <= 5
+    fractional_bits = 31 - integer_bits
+    one_quarter = 1 << (fractional_bits - 2)
+    a_mod_quarter_minus_one_quarter = _wrap32((a & (one_quarter - 1)) - one_quarter)
+    result = _exp_on_interval_between_negative_one_quarter_and_0_excl(
+        _sat_shift_left(a_mod_quarter_minus_one_quarter, integer_bits))
+    remainder = _wrap32(a_mod_quarter_minus_one_quarter - a)
+    for exponent, multiplier in _EXP_BARREL:
+        if integer_bits > exponent and remainder & (1 << (fractional_bits + exponent)):
+            result = _sat_rounding_doubling_high_mul(result, multiplier)
+    return _INT32_MAX if a == 0 else result
+
+
+def _one_over_one_plus_x_for_x_in_0_1(a: int) -> int:
+    """gemmlowp: 1 / (1 + a), a in Q0.31, three Newton-Raphson steps in Q2.29, result in Q0.31."""
+    s = a + _INT32_MAX                              # RoundingHalfSum(a, One): (sum +- 1) / 2, truncated
+    half_denominator = (s + 1) // 2 if s >= 0 else -((1 - s) // 2)
+    x = _wrap32(1515870810 + _sat_rounding_doubling_high_mul(half_denominator, -1010580540))
+    for _ in range(3):
+        half_denominator_times_x = _sat_rounding_doubling_high_mul(half_denominator, x)
+        one_minus = _wrap32((1 << 29) - half_denominator_times_x)
+        x = _wrap32(x + _sat_shift_left(_sat_rounding_doubling_high_mul(x, one_minus), 2))
+    return _sat_shift_left(x, 1)
+
+
+def _fixed_point_logistic(a: int, integer_bits: int) -> int:
+    """gemmlowp logistic: a with `integer_bits` integer bits, result in Q0.31."""
+    if a == 0:
+        return 1 << 30
+    positive = _one_over_one_plus_x_for_x_in_0_1(_exp_on_negative_values(-abs(a), integer_bits))
+    return positive if a > 0 else _wrap32(_INT32_MAX - positive)
+
+
+def tflm_logistic_params(in_scale: float) -> tuple[int, int, int]:
+    """TFLM CalculateArithmeticOpDataLogistic for int8: (input multiplier, input left shift, input range
+    radius) from frexp(input_scale * 2^27) and CalculateInputRadius(4, left_shift, 31)."""
+    real = float(np.float32(in_scale)) * float(1 << (31 - LOGISTIC_INPUT_INTEGER_BITS))
+    q, left_shift = math.frexp(real)
+    if not 0 <= left_shift <= 62:   # TFLM's radius would shift by a negative amount, or by 64 or more
+        raise ValueError(f"input scale {in_scale:g} is outside what TFLM's fixed-point logistic handles "
+                         "(2^-28 to 2^35)")
+    multiplier = round_half_away(q * (1 << 31))   # exact: q has a float32's 24 significant bits
+    radius = ((1 << LOGISTIC_INPUT_INTEGER_BITS) - 1) * (1 << (31 - LOGISTIC_INPUT_INTEGER_BITS)) >> left_shift
+    return multiplier, left_shift, radius
+
+
+def tflm_logistic_table(in_scale: float, in_zp: int) -> np.ndarray:
+    """TFLM's reference_integer_ops::Logistic of every int8 input (output scale 1/256, zero point -128);
+    entry k is for the input bit pattern k. ValueError outside input scales [2^-28, 2^35)."""
+    multiplier, left_shift, radius = tflm_logistic_params(in_scale)
+    table = np.zeros(256, dtype=np.int8)
+    for val in range(-128, 128):
+        x = val - in_zp
+        if x <= -radius:
+            q = -128
+        elif x >= radius:
+            q = 127
+        else:
+            # MultiplyByQuantizedMultiplier (double rounding); |x| < radius keeps x * 2^left_shift in int32
+            in_q4 = _sat_rounding_doubling_high_mul(_wrap32(x << left_shift), multiplier)
+            out_q0 = _fixed_point_logistic(in_q4, LOGISTIC_INPUT_INTEGER_BITS)
+            q = max(-128, min(127, _rounding_divide_by_pot(out_q0, 31 - 8) - 128))
+        table[val & 0xFF] = q
+    return table
+
+
 @lowering("LOGISTIC")
 def lower_logistic(ctx, op):
     in_t, out_t, in_scale, in_zp, out_scale, out_zp = _unary_io(ctx, op)
     if np.float32(out_scale) != np.float32(1.0 / 256) or out_zp != -128:
         raise ctx.error(op, f"output quantization (scale {out_scale:g}, zero point {out_zp}) must be 1/256 and -128",
                         unsupported=True)
+    if ctx.reference == "tflm":
+        try:
+            lut = tflm_logistic_table(in_scale, in_zp)
+        except ValueError as e:
+            raise ctx.error(op, str(e), unsupported=True) from None
+    else:
+        lut = logistic_table(in_scale, in_zp, out_scale, out_zp)
     n = int(ctx.tensor(in_t).nbytes)
     layer = ctx.add(Layer(op.name, op.index, "te_lut_s8", "te_lut_params", dict(size=n),
                           [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
-                          [Const.of("lut", logistic_table(in_scale, in_zp, out_scale, out_zp), "int8")], macs=0))
+                          [Const.of("lut", lut, "int8")], macs=0))
     layer.inplace = InPlace("te_lut_s8", 0)

@@ -1,7 +1,10 @@
 """CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: int8 activations, int8 per-channel weights, int32 bias.
 
 The input zero point is folded into the bias at compile time (bias - zp * sum(filter)); the convolution's
-im2col fills padding with the input zero point so the fold stays exact at the borders."""
+im2col fills padding with the input zero point so the fold stays exact at the borders. The multipliers are
+formed in double (per tensor as per channel, in both references). FULLY_CONNECTED requantizes with one rounding
+as LiteRT's reference kernel does, or with two (TFLite's MultiplyByQuantizedMultiplier, as the convolutions) as
+TFLM's does when ctx.reference is "tflm"."""
 from __future__ import annotations
 
 import numpy as np
@@ -55,6 +58,15 @@ def _geometry(ctx, op, in_hw, k_hw, out_hw):
     pad = padding_name(o.get("padding", 1))
     if pad not in ("SAME", "VALID"):
         raise ctx.error(op, f"padding {pad} is not supported", unsupported=True)
+    if "explicit_padding" in o:
+        # a fused PAD (tinyengine_tflite.fuse): VALID over the padded input; the kernels treat the rows and
+        # columns past the input as the zero point, so only the top/left amounts are passed
+        top, bottom, left, right = o["explicit_padding"]
+        for d, (size, lo, hi) in enumerate(((in_hw[0], top, bottom), (in_hw[1], left, right))):
+            expect = out_size("VALID", size + lo + hi, k_hw[d], stride[d], dil[d])
+            if expect != out_hw[d]:
+                raise ctx.error(op, f"output size {out_hw[d]} does not match the fused padding (expected {expect})")
+        return stride, dil, [top, left]
     pads = []
     for d in range(2):
         expect = out_size(pad, in_hw[d], k_hw[d], stride[d], dil[d])
@@ -96,7 +108,7 @@ def _weight_consts(n_filter: int, n_channels: int, n_requant: int | None = None)
 def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, pads, quant=None, consts=None):
     """The CONV_2D kernel call; shared by the TFLite lowering and abstract graphs (quant/consts None)."""
     (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
-    pointwise = kh == kw == 1 and tuple(stride) == (1, 1) and list(pads) == [0, 0]
+    pointwise = kh == kw == 1 and tuple(stride) == (1, 1) and list(pads) == [0, 0] and (oh, ow) == (ih, iw)
     quant = quant or dict(input_zp=0, output_offset=0, act_min=-128, act_max=127)
     return Layer(
         "CONV_2D", op_index, "te_conv2d_s8", "te_conv_params",
@@ -170,14 +182,15 @@ def lower_fully_connected(ctx, op):
     ctx.add(fully_connected_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), n_in // in_depth,
                                   in_depth, out_depth,
                                   dict(output_offset=out_zp, act_min=amin, act_max=amax,
-                                       per_channel=int(per_channel)),
+                                       per_channel=int(per_channel), double_rounding=int(ctx.reference == "tflm")),
                                   [Const.of("weights", filt, "int8"), Const.of("bias", bias, "int32"),
                                    Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
 
 
 def fully_connected_layer(op_index, in_buf, out_buf, batches, in_depth, out_depth, quant=None, consts=None):
-    """The FULLY_CONNECTED kernel call; shared by the TFLite lowering and abstract graphs."""
-    quant = quant or dict(output_offset=0, act_min=-128, act_max=127, per_channel=1)
+    """The FULLY_CONNECTED kernel call; shared by the TFLite lowering and abstract graphs (which requantize
+    as LiteRT does: single rounding)."""
+    quant = quant or dict(output_offset=0, act_min=-128, act_max=127, per_channel=1, double_rounding=0)
     n_requant = out_depth if quant["per_channel"] else 1
     if consts is None:
         consts = _weight_consts(in_depth * out_depth, out_depth, n_requant)

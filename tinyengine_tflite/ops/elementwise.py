@@ -1,12 +1,12 @@
 """ADD and MUL: int8, NumPy-style broadcasting (up to four merged dimensions), a constant operand passed as a
 const array, fused RELU / RELU6 / RELU_N1_TO_1.
 
-Parameters follow LiteRT's Prepare (add.cc / mul.cc), which the reference kernels then use:
+Parameters follow the references' Prepare (LiteRT's add.cc / mul.cc, TFLM's add_common.cc / mul_common.cc):
 - ADD scales both inputs to 2^20 * (input / (2 * max input scale)) (per-input multipliers with shift <= 0,
   formed in double from the float32 scales), sums, and requantizes with 2 * max scale / (2^20 * output scale).
-- MUL's multiplier is input1_scale * input2_scale / output_scale evaluated in float32 (LiteRT multiplies the
-  float scales before widening to double; TFLM forms it in double, so the two can differ by one LSB for some
-  scale triples; the engine follows LiteRT).
+- MUL's multiplier is input1_scale * input2_scale / output_scale. LiteRT multiplies the float32 scales before
+  widening to double, TFLM (mul_common.cc) forms it in double, so the two can differ by one LSB for some scale
+  triples: the lowering forms it as the chosen reference does (ctx.reference, "litert" by default).
 Both operations are commutative to the bit, so the lowering may swap the operands: a constant operand always
 goes second (it is a kernel const argument), and an operand that dies here and has the output's shape goes
 first, so that the kernel can write its output over it in place."""
@@ -164,8 +164,11 @@ def lower_add(ctx, op):
                 output_mult=mo, output_shift=sho, act_min=amin, act_max=amax))
 
 
-def mul_multiplier(s1: float, s2: float, s_out: float) -> float:
-    """LiteRT mul.cc: input1_scale * input2_scale / output_scale in float32, then widened to double."""
+def mul_multiplier(s1: float, s2: float, s_out: float, reference: str = "litert") -> float:
+    """input1_scale * input2_scale / output_scale of the float32 scales: in float32, then widened to double, as
+    LiteRT's mul.cc does (reference "litert"), or in double, as TFLM's mul_common.cc does ("tflm")."""
+    if reference == "tflm":
+        return float(np.float32(s1)) * float(np.float32(s2)) / float(np.float32(s_out))
     return float(np.float32(s1) * np.float32(s2) / np.float32(s_out))
 
 
@@ -175,7 +178,7 @@ def lower_mul(ctx, op):
     out_scale, out_zp = qparams(ctx, op, op.outputs[0], "output")
     amin, amax = fused_range(ctx, op, op.outputs[0])
     (_, _, s1, zp1, _), (_, _, s2, zp2, _) = operands
-    mult, shift = quantize_multiplier(mul_multiplier(s1, s2, out_scale))
+    mult, shift = quantize_multiplier(mul_multiplier(s1, s2, out_scale, ctx.reference))
     _layer(ctx, op, "te_mul_s8", "te_mul_params", operands, out_shape,
            dict(input1_offset=-zp1, input2_offset=-zp2, output_offset=out_zp,
                 output_mult=mult, output_shift=shift, act_min=amin, act_max=amax))
