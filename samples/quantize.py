@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyengine_tflite.quant import quantize_float
+
 QUANTIZE_C_HEADER = Path(__file__).resolve().parent / "quantize_c" / "sample_quantize.h"
 
 
@@ -24,9 +26,4 @@ def check_quantization(scale: float, zero_point: int) -> None:
 def quantize_int8(x, scale: float, zero_point: int) -> np.ndarray:
     """Quantize a float array to int8 with TFLite's rule (see the module docstring); returns an int8 array."""
     check_quantization(scale, zero_point)
-    v = np.asarray(x, dtype=np.float32) / np.float32(scale)
-    v = np.where(np.isnan(v), np.float32(0), v)
-    v = np.clip(v, np.float32(-65536), np.float32(65536))  # far outside int8 either way; keeps the casts exact
-    t = np.trunc(v)
-    r = t + np.where(np.abs(v - t) >= np.float32(0.5), np.sign(v), np.float32(0))
-    return np.clip(r.astype(np.int64) + int(zero_point), -128, 127).astype(np.int8)
+    return quantize_float(x, scale, zero_point, np.int8)

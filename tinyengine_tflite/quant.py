@@ -60,8 +60,11 @@ def activation_range(activation: int | str, scale: float, zero_point: int) -> tu
 
 
 def quantize_float(x: np.ndarray, scale: float, zero_point: int, dtype=np.int8) -> np.ndarray:
-    """TFLite AffineQuantize: round(x / scale) + zp with float32 division, halves away from zero, clamped."""
+    """TFLite AffineQuantize: round(x / scale) + zp with float32 division, halves away from zero, clamped.
+    NaN (undefined in TFLite) maps to the zero point, as in the generated C."""
     v = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    v = np.where(np.isnan(v), np.float32(0), v)
+    v = np.clip(v, np.float32(-65536), np.float32(65536))  # far outside int8/int16 either way; casts stay exact
     t = np.trunc(v)
     r = t + np.where(np.abs(v - t) >= np.float32(0.5), np.sign(v), np.float32(0))
     info = np.iinfo(dtype)

@@ -29,7 +29,9 @@ void te_quantize_f32_s8(const float *input, int32_t size, float scale, int32_t z
     for (int32_t i = 0; i < size; ++i) {
         const float r = te_roundf(input[i] / scale);
         int32_t q;
-        if (r >= 2147483520.0f) {
+        if (r != r) {
+            q = zero_point;              /* NaN: undefined in TFLite; the zero point here */
+        } else if (r >= 2147483520.0f) {
             q = 127;                     /* saturate before the int conversion overflows */
         } else if (r <= -2147483520.0f) {
             q = -128;
