@@ -15,6 +15,22 @@ from .schedule import Schedule
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-fPIC", "-shared"]
 
+# Host-only glue, built into the Interpreter's library and never into a deployed folder: the staged inputs are
+# copied into the arena and the model invoked in one foreign call (a call costs as much as a tiny model).
+HOST_GLUE = """/* tinyengine_tflite.Interpreter host glue. */
+#include <stdint.h>
+#include <string.h>
+
+#include "model.h"
+
+int te_host_invoke(int32_t n, void *const *dst, const void *const *src, const int32_t *bytes) {
+    for (int32_t i = 0; i < n; ++i) {
+        memcpy(dst[i], src[i], (size_t)bytes[i]);
+    }
+    return model_invoke();
+}
+"""
+
 
 def cache_dir() -> Path:
     root = os.environ.get("TINYENGINE_CACHE") or os.path.join(
@@ -65,6 +81,7 @@ def build_shared_library(model_bytes: bytes, lowered: LoweredModel, sched: Sched
         tmp = Path(tempfile.mkdtemp(prefix="build-", dir=root / key))
         try:
             generate(lowered, sched, tmp / "src", prefix)
+            (tmp / "src" / "te_host.c").write_text(HOST_GLUE.replace("model", prefix))
             compile_c(tmp / "src", tmp / final.name)
             os.replace(tmp / "src", root / key / "src") if not (root / key / "src").exists() else None
             os.replace(tmp / final.name, final)

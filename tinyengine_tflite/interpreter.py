@@ -53,6 +53,7 @@ class Interpreter:
         self._inputs = {s.tensor_index: s for s in self._model.inputs}
         self._outputs = {s.tensor_index: s for s in self._model.outputs}
         self._input_values: dict[int, np.ndarray] = {}
+        self._staged: dict[int, tuple] = {}
 
     # --- set-up ----------------------------------------------------------------------------------------
     def allocate_tensors(self):
@@ -71,7 +72,17 @@ class Interpreter:
         for fn in ("model_set_input_float", "model_get_output_float"):
             getattr(lib, fn).restype = ctypes.c_int
             getattr(lib, fn).argtypes = [ctypes.c_int, ctypes.c_void_p]
+        lib.te_host_invoke.restype = ctypes.c_int
         self._lib = lib
+        self._invoke_args = (0, None, None, None)
+        # numpy views of each input and output tensor in the arena, by TFLite tensor index
+        self._views = {}
+        for output, specs in ((False, self._model.inputs), (True, self._model.outputs)):
+            for k, spec in enumerate(specs):
+                ptr = (lib.model_output if output else lib.model_input)(k)
+                n = self._model.buffers[spec.buffer].nbytes
+                self._views[(output, spec.tensor_index)] = (k, ptr, np.ctypeslib.as_array(
+                    (ctypes.c_int8 * n).from_address(ptr)))
 
     def __del__(self):
         if getattr(self, "_lib_copy", None):
@@ -98,12 +109,6 @@ class Interpreter:
                              f"compiled for the fixed shape {list(spec.shape)}")
 
     # --- data ------------------------------------------------------------------------------------------
-    def _buffer(self, spec: IOSpec, output: bool) -> np.ndarray:
-        k = [s.tensor_index for s in (self._model.outputs if output else self._model.inputs)].index(spec.tensor_index)
-        ptr = (self._lib.model_output if output else self._lib.model_input)(k)
-        n = self._model.buffers[spec.buffer].nbytes
-        return np.ctypeslib.as_array((ctypes.c_int8 * n).from_address(ptr)), k
-
     def set_tensor(self, tensor_index, value):
         if self._lib is None:
             raise ValueError("Cannot set tensor: Tensor is unallocated. Try calling allocate_tensors() first")
@@ -124,30 +129,34 @@ class Interpreter:
             if got != want:
                 raise ValueError(f"Cannot set tensor: Dimension mismatch. Got {got} but expected {want} for "
                                  f"dimension {d} of input {k}.")
-        value = np.ascontiguousarray(value)
-        self._input_values[tensor_index] = value.copy()
+        value = np.ascontiguousarray(value).copy()
+        self._input_values[tensor_index] = value
+        k, ptr, view = self._views[(False, tensor_index)]
+        if spec.dtype == "float32":
+            self._lib.model_set_input_float(k, value.ctypes.data)   # quantized by the generated C
+            staged = view.copy()
+        else:
+            staged = value.reshape(-1)
+        # The arena is shared by all tensors, so an invoke can overwrite an input (TFLite keeps it): the
+        # quantized input is staged here and copied in before every invoke.
+        self._staged[tensor_index] = (ptr, staged)
+        n = len(self._staged)
+        self._invoke_args = (ctypes.c_int32(n),
+                             (ctypes.c_void_p * n)(*[p for p, _ in self._staged.values()]),
+                             (ctypes.c_void_p * n)(*[a.ctypes.data for _, a in self._staged.values()]),
+                             (ctypes.c_int32 * n)(*[a.nbytes for _, a in self._staged.values()]))
 
     def invoke(self):
         if self._lib is None:
             raise RuntimeError("Invoke called on model that is not ready.")
-        # Inputs are written now: the arena is shared by all tensors, so a set_tensor'd input could be
-        # overwritten by a previous invoke (TFLite keeps it; so do we, in _input_values).
-        for idx, value in self._input_values.items():
-            spec = self._inputs[idx]
-            buf, k = self._buffer(spec, output=False)
-            if spec.dtype == "float32":
-                flat = np.ascontiguousarray(value, dtype=np.float32).reshape(-1)
-                self._lib.model_set_input_float(k, flat.ctypes.data)
-            else:
-                buf[:] = value.reshape(-1)
-        self._lib.model_invoke()
+        self._lib.te_host_invoke(*self._invoke_args)
 
     def get_tensor(self, tensor_index, subgraph_index=0):
         if self._lib is None:
             raise ValueError("Tensor is unallocated. Try calling allocate_tensors() first")
         if tensor_index in self._outputs:
             spec = self._outputs[tensor_index]
-            buf, k = self._buffer(spec, output=True)
+            k, _, buf = self._views[(True, tensor_index)]
             if spec.dtype == "float32":
                 out = np.empty(buf.size, dtype=np.float32)
                 self._lib.model_get_output_float(k, out.ctypes.data)
