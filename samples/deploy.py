@@ -26,8 +26,10 @@ from typing import Callable
 
 import numpy as np
 
+from tinyengine_tflite.cortexm import STARTUP_PATH  # one startup file for all firmware
+
 DEPLOY_C_DIR = Path(__file__).resolve().parent / "deploy_c"
-COMMON_C = ("classify.c", "classify.h", "startup_cortexm.c")
+COMMON_C = ("classify.c", "classify.h")
 DEFAULT_PART = "stm32f412"
 DEFAULT_STACK_BYTES = 4096
 SAMPLE_INPUT_SYMBOL = "app_sample_input"
@@ -298,6 +300,7 @@ def write_deploy_folder(model, out_dir, app: AppC, sample_file, part=DEFAULT_PAR
     written = [Path(p).name for p in app.write_sources(out)]
     for name in COMMON_C:
         shutil.copyfile(DEPLOY_C_DIR / "common" / name, out / name)
+    shutil.copyfile(STARTUP_PATH, out / "startup_cortexm.c")
     for src in sorted(app.template_dir.glob("*.[ch]")):
         shutil.copyfile(src, out / src.name)
         written.append(src.name)

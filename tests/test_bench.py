@@ -285,11 +285,11 @@ def test_flash_split_and_dead_kernels_dropped(tmp_path):
 def test_harness_sources_are_warning_free_c99(tmp_path):
     import subprocess
 
-    from tinyengine_tflite.cortexm import MAIN_C, STARTUP_C
+    from tinyengine_tflite.cortexm import MAIN_C, STARTUP_PATH
     (tmp_path / "model.h").write_text("#include <stdint.h>\n#define MODEL_NUM_INPUTS 1\n#define MODEL_NUM_OUTPUTS 1\n"
                                       "int8_t *model_input(int i);\nint8_t *model_output(int i);\n"
                                       "int model_invoke(void);\n")
-    (tmp_path / "s.c").write_text(STARTUP_C)
+    (tmp_path / "s.c").write_text(STARTUP_PATH.read_text())
     (tmp_path / "m.c").write_text(MAIN_C.replace("{prefix}", "model").replace("{P}", "MODEL")
                                   .replace("{n_in}", "1").replace("{n_out}", "1"))
     for f in ("s.c", "m.c"):

@@ -77,47 +77,8 @@ def have_toolchain() -> bool:
 
 # --- harness sources ------------------------------------------------------------------------------------------
 
-STARTUP_C = """\
-/* Bare-metal startup for the tinyengine_tflite benchmark firmware (C99): vector table, .data copy, .bss zeroing,
- * then main(). The stack pointer starts at _estack, the top of the part's SRAM (set by the linker script). */
-#include <stdint.h>
-
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-int main(void);
-void Reset_Handler(void);
-void Default_Handler(void);
-
-typedef struct {
-    uint32_t *initial_sp;
-    void (*handlers[15])(void);
-} te_vector_table;
-
-__attribute__((section(".isr_vector"), used))
-const te_vector_table te_vectors = {
-    &_estack,
-    {Reset_Handler, Default_Handler, Default_Handler, Default_Handler, Default_Handler, Default_Handler,
-     0, 0, 0, 0, Default_Handler, Default_Handler, 0, Default_Handler, Default_Handler}
-};
-
-void Default_Handler(void) {
-    for (;;) {
-    }
-}
-
-void Reset_Handler(void) {
-    const uint32_t *src = &_sidata;
-    uint32_t *dst = &_sdata;
-    while (dst < &_edata) {
-        *dst++ = *src++;
-    }
-    for (dst = &_sbss; dst < &_ebss; ++dst) {
-        *dst = 0;
-    }
-    (void)main();
-    for (;;) {
-    }
-}
-"""
+# The startup file, shared with the sample apps' firmware (samples/deploy.py copies it).
+STARTUP_PATH = Path(__file__).resolve().parent / "firmware" / "startup_cortexm.c"
 
 MAIN_C = """\
 /* Benchmark main (C99): publishes the model's input/output addresses, then runs one inference between two
@@ -337,7 +298,7 @@ def build_firmware(model, work_dir, cpu: str = "cortex-m7", part="stm32f746", pr
     report = convert(buf, src, prefix=prefix)
     harness = work / "harness"
     harness.mkdir(exist_ok=True)
-    (harness / "te_startup.c").write_text(STARTUP_C)
+    shutil.copyfile(STARTUP_PATH, harness / "te_startup.c")
     (harness / "te_bench_main.c").write_text(
         MAIN_C.replace("{prefix}", prefix).replace("{P}", prefix.upper())
         .replace("{n_in}", str(max(1, len(io_sizes(src, prefix, "INPUT")))))

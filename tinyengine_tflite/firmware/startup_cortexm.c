@@ -1,5 +1,6 @@
-/* Bare-metal Cortex-M startup of the sample firmware (C99): vector table, .data copy, .bss zeroing, FPU enable
- * when the code is built for it, then main(). The stack starts at _estack, the top of SRAM (cortexm.ld). */
+/* Bare-metal Cortex-M startup (C99) of the benchmark harness and the sample firmware: vector table, .data copy,
+ * .bss zeroing, FPU enable when the code is built for it, then main(). The stack starts at _estack, the top of
+ * SRAM (set by the linker script). */
 #include <stdint.h>
 
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
@@ -10,10 +11,10 @@ void Default_Handler(void);
 typedef struct {
     uint32_t *initial_sp;
     void (*handlers[15])(void);
-} app_vector_table;
+} te_vector_table;
 
 __attribute__((section(".isr_vector"), used))
-const app_vector_table app_vectors = {
+const te_vector_table te_vectors = {
     &_estack,
     {Reset_Handler, Default_Handler, Default_Handler, Default_Handler, Default_Handler, Default_Handler,
      0, 0, 0, 0, Default_Handler, Default_Handler, 0, Default_Handler, Default_Handler}
