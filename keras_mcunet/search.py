@@ -40,7 +40,7 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
            project_name: str = "tinynas", overwrite: bool = False, space: SearchSpace | None = None,
            width_mults=None, resolutions=None, space_samples: int = 1000, min_fit_fraction: float = 0.1,
            supernet_epochs: int = 30, supernet_steps_per_epoch: int | None = None,
-           supernet_learning_rate: float = 1e-3, num_random: int = 2, population_size: int = 100,
+           supernet_learning_rate: float = 1e-2, num_random: int = 2, population_size: int = 100,
            generations: int = 20, parent_ratio: float = 0.25, mutation_ratio: float = 0.5,
            mutation_prob: float = 0.1, calibration_batches: int = 10, batch_size: int = 32,
            finetune_epochs: int = 10, finetune_learning_rate: float = 1e-3,
@@ -62,6 +62,7 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
                        plot_search_progress)
     from tuner import distributed, project_files as pf
     from tuner.arch_hyperparameters import resolution_from_value
+    from tuner.evolution_oracle import _check_int, _check_ratio
     from tuner.finetune import finetune_subnet, load_subnet
     from tuner.limits import profile_dict
     from tuner.search_data import calibration_inputs, input_shape_of, resize_data
@@ -97,8 +98,14 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
     if resolutions is not None:
         changes["resolutions"] = tuple(resolutions)
     full_space = replace(base, **changes)
-    evolution = dict(population_size=population_size, generations=check_count(generations, "generations", 0),
-                     parent_ratio=parent_ratio, mutation_ratio=mutation_ratio, mutation_prob=mutation_prob)
+    evolution = dict(population_size=_check_int(population_size, "population_size", 2),
+                     generations=_check_int(generations, "generations", 0),
+                     parent_ratio=_check_ratio(parent_ratio, "parent_ratio", low_open=True),
+                     mutation_ratio=_check_ratio(mutation_ratio, "mutation_ratio"),
+                     mutation_prob=_check_ratio(mutation_prob, "mutation_prob"))
+    if isinstance(min_fit_fraction, bool) or not isinstance(min_fit_fraction, (int, float)) or not (
+            0 <= min_fit_fraction <= 1):
+        raise ValueError(f"min_fit_fraction must be a number in [0, 1], got {min_fit_fraction!r}")
     project_dir = os.path.join(str(directory), project_name)
     supernet_dir = os.path.join(project_dir, pf.SUPERNET_DIR)
     role = distributed.role()

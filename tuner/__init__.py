@@ -1,0 +1,19 @@
+"""TinyNAS as KerasTuner oracles (MCUNet, Lin et al., NeurIPS 2020).
+
+Stage 1, search-space optimization: `optimize_space` / `plot_macs_cdf` (tuner.space_optimizer).
+Stage 2, evolutionary search under the exact memory profiler: `EvolutionOracle` (a keras_tuner.Oracle) run by
+`TinyNASTuner` (a KerasTuner BaseTuner owning a trained keras_mcunet.Supernet).
+The whole pipeline in one call: `keras_mcunet.search(...)`.
+
+Importing this package imports TensorFlow and KerasTuner (with tf_keras selected first).
+"""
+from .arch_hyperparameters import arch_from_values, arch_to_values, declare_arch_hyperparameters
+from .evolution_oracle import EvolutionOracle
+from .limits import Limits, profile_arch
+from .progress_plot import plot_search_progress
+from .space_optimizer import NoFeasibleSpaceError, SpaceOptimizationResult, SpaceStats, optimize_space, plot_macs_cdf
+from .tinynas_tuner import TinyNASTuner
+
+__all__ = ["EvolutionOracle", "TinyNASTuner", "Limits", "profile_arch", "optimize_space", "plot_macs_cdf",
+           "plot_search_progress", "SpaceOptimizationResult", "SpaceStats", "NoFeasibleSpaceError",
+           "declare_arch_hyperparameters", "arch_to_values", "arch_from_values"]

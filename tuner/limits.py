@@ -1,0 +1,87 @@
+"""Memory limits of the target MCU and the exact check of a subnet against them.
+
+Every check goes through `keras_mcunet.profiler.profile(arch)`, which runs TinyEngine's memory planner on the
+subnet's int8 operator graph, so "fits" means what the compiler will allocate: peak SRAM (activations and
+scratch buffers) and flash (weights, biases and quantization parameters). `max_macs` is an optional latency
+proxy. Profiles are cached per arch (ArchConfig is hashable), so repeated checks cost a dict look-up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from keras_mcunet.search_space import ArchConfig
+
+
+@lru_cache(maxsize=200_000)
+def profile_arch(arch: ArchConfig):
+    """The exact TinyEngine profile of `arch` (peak_sram_bytes, flash_bytes, macs, params), cached."""
+    from keras_mcunet.profiler import profile
+    return profile(arch)
+
+
+def _positive_int(value, what: str, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
+        raise ValueError(f"{what} must be a positive number of {'MACs' if 'macs' in what else 'bytes'}, "
+                         f"got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be positive, got {value!r}")
+    if float(value) != int(value):
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def kib(n_bytes: float) -> str:
+    return f"{n_bytes / 1024:.1f} KB"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """sram_limit / flash_limit in bytes (e.g. 320 * 1024 and 1024 * 1024 for an STM32F746), max_macs an
+    optional cap on multiply-accumulates per inference."""
+    sram_limit: int
+    flash_limit: int
+    max_macs: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "sram_limit", _positive_int(self.sram_limit, "sram_limit"))
+        object.__setattr__(self, "flash_limit", _positive_int(self.flash_limit, "flash_limit"))
+        object.__setattr__(self, "max_macs", _positive_int(self.max_macs, "max_macs", allow_none=True))
+
+    def fits(self, profile) -> bool:
+        """True when a profile is within every limit."""
+        return (profile.peak_sram_bytes <= self.sram_limit and profile.flash_bytes <= self.flash_limit
+                and (self.max_macs is None or profile.macs <= self.max_macs))
+
+    def check(self, arch: ArchConfig) -> tuple[bool, object]:
+        """(fits, profile) of `arch`."""
+        prof = profile_arch(arch)
+        return self.fits(prof), prof
+
+    def violations(self, profile) -> list[str]:
+        """Human-readable list of the limits a profile breaks (empty when it fits)."""
+        out = []
+        if profile.peak_sram_bytes > self.sram_limit:
+            out.append(f"peak SRAM {kib(profile.peak_sram_bytes)} > {kib(self.sram_limit)}")
+        if profile.flash_bytes > self.flash_limit:
+            out.append(f"flash {kib(profile.flash_bytes)} > {kib(self.flash_limit)}")
+        if self.max_macs is not None and profile.macs > self.max_macs:
+            out.append(f"{profile.macs / 1e6:.2f} MMACs > {self.max_macs / 1e6:.2f} MMACs")
+        return out
+
+    def describe(self) -> str:
+        text = f"SRAM <= {kib(self.sram_limit)}, flash <= {kib(self.flash_limit)}"
+        return text + (f", MACs <= {self.max_macs / 1e6:.2f}M" if self.max_macs is not None else "")
+
+    def to_dict(self) -> dict:
+        return {"sram_limit": self.sram_limit, "flash_limit": self.flash_limit, "max_macs": self.max_macs}
+
+
+def profile_dict(profile) -> dict:
+    """The fields of a profile as plain ints (for JSON)."""
+    return {"peak_sram_bytes": int(profile.peak_sram_bytes), "flash_bytes": int(profile.flash_bytes),
+            "macs": int(profile.macs), "params": int(profile.params)}
