@@ -43,7 +43,7 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
            supernet_learning_rate: float = 1e-2, num_random: int = 2, population_size: int = 100,
            generations: int = 20, parent_ratio: float = 0.25, mutation_ratio: float = 0.5,
            mutation_prob: float = 0.1, calibration_batches: int = 10, batch_size: int = 32,
-           finetune_epochs: int = 10, finetune_learning_rate: float = 1e-3,
+           finetune_epochs: int = 10, finetune_learning_rate: float = 1e-3, finetune_from: str = "supernet",
            strategy: tf.distribute.Strategy | None = None, seed: int = 0, verbose: int = 1,
            worker_timeout: float = 3600.0) -> keras.Model | None:
     """Search an MCUNet model for `num_classes` classes that fits `sram_limit` / `flash_limit` bytes (and at
@@ -56,6 +56,8 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
     num_classes and the data's channels are set on it.
     Budgets: space_samples random subnets per (W, R); supernet_epochs (of supernet_steps_per_epoch batches,
     by default one pass); population_size x (generations + 1) trials; finetune_epochs.
+    finetune_from: "supernet" (the paper's and OFA's way: start from the shared weights) or "scratch" (train
+    the winner from fresh weights; on small data and short budgets this can be better, see NAS_EVIDENCE.md).
     strategy: a tf.distribute strategy for supernet training and fine-tuning.
     Returns None on a distributed worker (the chief returns the model)."""
     from tuner import (EvolutionOracle, Limits, TinyNASTuner, optimize_space, plot_macs_cdf,
@@ -63,7 +65,7 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
     from tuner import distributed, project_files as pf
     from tuner.arch_hyperparameters import resolution_from_value
     from tuner.evolution_oracle import _check_int, _check_ratio
-    from tuner.finetune import finetune_subnet, load_subnet
+    from tuner.finetune import finetune_subnet, load_subnet, train_from_scratch
     from tuner.limits import profile_dict
     from tuner.search_data import calibration_inputs, input_shape_of, resize_data
     from tuner.space_optimizer import SpaceOptimizationResult
@@ -82,6 +84,8 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
     finetune_epochs = check_count(finetune_epochs, "finetune_epochs", minimum=0)
     supernet_learning_rate = _number(supernet_learning_rate, "supernet_learning_rate")
     finetune_learning_rate = _number(finetune_learning_rate, "finetune_learning_rate")
+    if finetune_from not in ("supernet", "scratch"):
+        raise ValueError(f"finetune_from must be 'supernet' or 'scratch', got {finetune_from!r}")
     worker_timeout = _number(worker_timeout, "worker_timeout")
     if not isinstance(project_name, str) or not project_name:
         raise ValueError(f"project_name must be a non-empty string, got {project_name!r}")
@@ -191,17 +195,23 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
     weights_path = os.path.join(project_dir, pf.BEST_WEIGHTS)
     if os.path.exists(info_path):
         info = pf.read_json(info_path)
-        if info.get("arch") == arch.to_dict() and info.get("finetune_epochs") == finetune_epochs:
+        if info.get("arch") == arch.to_dict() and info.get("finetune_epochs") == finetune_epochs and info.get(
+                "finetune_from", "supernet") == finetune_from:
             say(f"loading the fine-tuned model from {weights_path} (val accuracy {info['val_accuracy']:.4f})")
             return load_subnet(arch, weights_path, finetune_learning_rate, strategy)
-    say(f"fine-tuning trial {best.trial_id}'s subnet for {finetune_epochs} epochs")
-    model, accuracy = finetune_subnet(supernet, arch, train, val, calib, epochs=finetune_epochs,
-                                      learning_rate=finetune_learning_rate, batch_size=batch_size,
-                                      calibration_batches=calibration_batches,
-                                      backup_dir=os.path.join(project_dir, pf.FINETUNE_BACKUP), seed=seed,
-                                      verbose=1 if verbose else 0)
+    backup_dir = os.path.join(project_dir, f"{pf.FINETUNE_BACKUP}_{finetune_from}")
+    training = dict(epochs=finetune_epochs, learning_rate=finetune_learning_rate, batch_size=batch_size,
+                    backup_dir=backup_dir, seed=seed, verbose=1 if verbose else 0)
+    if finetune_from == "supernet":
+        say(f"fine-tuning trial {best.trial_id}'s subnet for {finetune_epochs} epochs")
+        model, accuracy = finetune_subnet(supernet, arch, train, val, calib, calibration_batches=calibration_batches,
+                                          **training)
+    else:
+        say(f"training trial {best.trial_id}'s subnet from scratch for {finetune_epochs} epochs")
+        model, accuracy = train_from_scratch(arch, train, val, strategy=strategy, **training)
     model.save_weights(weights_path)
-    pf.write_json(info_path, {"arch": arch.to_dict(), "finetune_epochs": finetune_epochs, "val_accuracy": accuracy,
+    pf.write_json(info_path, {"arch": arch.to_dict(), "finetune_epochs": finetune_epochs,
+                              "finetune_from": finetune_from, "val_accuracy": accuracy,
                               "trial_id": best.trial_id, "profile": profile_dict(prof)})
     say(f"TinyNAS model: val accuracy {accuracy:.4f}, peak SRAM {prof.peak_sram_bytes / 1024:.1f} KB, flash "
         f"{prof.flash_bytes / 1024:.1f} KB, {prof.macs / 1e6:.2f} MMACs ({project_dir})")

@@ -80,6 +80,21 @@ def test_finished_search_loads_its_model(numpy_run, capsys):
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
 
 
+def test_winner_can_be_trained_from_scratch_instead(numpy_run, capsys):
+    model, project, train, val = numpy_run
+    stamps = {p: p.stat().st_mtime_ns for p in project.glob("trial_*/trial.json")}
+    again = km.search(train, val, num_classes=10, sram_limit=SRAM, flash_limit=FLASH,
+                      directory=str(project.parent), project_name="digits", space=SPACE,
+                      **{**BUDGET, "verbose": 1, "finetune_from": "scratch"})
+    out = capsys.readouterr().out
+    assert "from scratch for 2 epochs" in out and "supernet epoch" not in out
+    info = json.loads((project / "best_model.json").read_text())
+    assert info["finetune_from"] == "scratch"
+    assert [layer.name for layer in again.layers] == [layer.name for layer in model.layers]
+    assert any(np.abs(a - b).max() > 1e-3 for a, b in zip(again.get_weights(), model.get_weights()))
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())     # no trial ran again
+
+
 def test_resuming_with_other_limits_is_refused(numpy_run):
     _, project, train, val = numpy_run
     with pytest.raises(ValueError, match="other settings.*limits"):
@@ -125,6 +140,7 @@ def test_impossible_limits_name_the_smallest_sram(tmp_path):
     ({"population_size": 1}, "population_size must be an int >= 2"),
     ({"mutation_prob": -0.1}, "mutation_prob must be a number in"),
     ({"min_fit_fraction": 1.5}, "min_fit_fraction must be a number in"),
+    ({"finetune_from": "imagenet"}, "finetune_from must be 'supernet' or 'scratch'"),
 ])
 def test_bad_arguments(tmp_path, kwargs, message):
     train, val = _digits()

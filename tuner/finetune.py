@@ -79,6 +79,17 @@ def finetune_subnet(supernet, arch: ArchConfig, train_data, validation_data, cal
     return model, accuracy
 
 
+def train_from_scratch(arch: ArchConfig, train_data, validation_data, *, epochs: int, learning_rate: float,
+                       batch_size: int, backup_dir: str | None = None, seed: int = 0, verbose: int = 1,
+                       strategy=None) -> tuple[keras.Model, float]:
+    """(model, validation accuracy): build_model(arch) with fresh weights trained for `epochs` epochs."""
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = build_model(arch)
+        accuracy = train_classifier(model, train_data, validation_data, epochs=epochs, learning_rate=learning_rate,
+                                    batch_size=batch_size, backup_dir=backup_dir, seed=seed, verbose=verbose)
+    return model, accuracy
+
+
 def load_subnet(arch: ArchConfig, weights_path: str, learning_rate: float = 1e-3, strategy=None) -> keras.Model:
     """A compiled build_model(arch) with weights saved by a finished fine-tuning."""
     if not os.path.exists(weights_path):
