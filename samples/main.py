@@ -21,7 +21,7 @@ MAIN_DEFAULTS = {
 
 
 def main(argv=None) -> int:
-    from .pipeline import run_from_args
+    from .pipeline import cli_main
 
     argv = list(sys.argv[1:] if argv is None else argv)
     pick = argparse.ArgumentParser(add_help=False)
@@ -36,15 +36,11 @@ def main(argv=None) -> int:
     parser.set_defaults(out=f"mcunet_demo_{known.task}", **MAIN_DEFAULTS[known.task])
     parser.add_argument("--task", choices=("vww", "kws"), default="vww",
                         help="vww (default): person detection; kws: keyword spotting")
-    args = parser.parse_args(rest + ["--task", known.task])
     start = time.perf_counter()
-    try:
-        run_from_args(make_task(args), args)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"main job ({known.task}, preset {args.preset}): {time.perf_counter() - start:.0f} s")
-    return 0
+    status = cli_main(parser, make_task, rest + ["--task", known.task])
+    if status == 0:
+        print(f"main job ({known.task}): {time.perf_counter() - start:.0f} s")
+    return status
 
 
 if __name__ == "__main__":

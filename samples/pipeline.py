@@ -620,3 +620,15 @@ def run_from_args(task, args) -> Results:
     print(f"\nresults: {Path(args.out) / 'results.md'}, {Path(args.out) / 'results.json'}; deploy folder: "
           f"{res.deploy.get('folder')}")
     return res
+
+
+def cli_main(parser, make_task, argv=None) -> int:
+    """The sample apps' command line: parse, build the task, run the pipeline; bad data or options exit 2."""
+    import sys
+    args = parser.parse_args(argv)
+    try:
+        run_from_args(make_task(args), args)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -31,16 +31,8 @@ def make_task(args):
 
 
 def main(argv=None) -> int:
-    from ..pipeline import run_from_args
-
-    args = build_parser().parse_args(argv)
-    try:
-        task = make_task(args)
-        run_from_args(task, args)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    from ..pipeline import cli_main
+    return cli_main(build_parser(), make_task, argv)
 
 
 if __name__ == "__main__":
