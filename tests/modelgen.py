@@ -51,3 +51,25 @@ def int8_tflite(build, input_shapes, name: str, float_io: bool = False, seed: in
 def op_names(model: bytes) -> list[str]:
     from tinyengine_tflite.reader import read_model
     return [op.name for op in read_model(model).operators]
+
+
+def pack_model(model_t) -> bytes:
+    """Serialize a schema object-API model (tinyengine_tflite.schema.fb.ModelT) to flatbuffer bytes."""
+    import flatbuffers
+    b = flatbuffers.Builder(1024)
+    b.Finish(model_t.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def patch_model(model: bytes, edit) -> bytes:
+    """The model after edit(ModelT) (schema object API)."""
+    from tinyengine_tflite.schema import fb
+    m = fb.ModelT.InitFromPackedBuf(model, 0)
+    edit(m)
+    return pack_model(m)
+
+
+def first_op(model: bytes, name: str):
+    """The first operator of that TFLite name in the model."""
+    from tinyengine_tflite.reader import read_model
+    return next(op for op in read_model(model).operators if op.name == name)

@@ -1,30 +1,14 @@
 """AVERAGE_POOL_2D, MAX_POOL_2D and MEAN against the TFLite reference kernels (LiteRT BUILTIN_REF and TFLM)."""
-import flatbuffers
 import numpy as np
 import pytest
-from modelgen import int8_tflite, op_names
+from modelgen import first_op, int8_tflite, op_names, patch_model
 from reference import assert_bit_exact
 
 import tinyengine_tflite
 from keras_mcunet._tf import keras, tf
 from tinyengine_tflite.reader import read_model
-from tinyengine_tflite.schema import fb
 
 L = keras.layers
-
-
-def patch_model(model: bytes, edit) -> bytes:
-    """The model after edit(ModelT) (schema object API)."""
-    m = fb.ModelT.InitFromPackedBuf(model, 0)
-    edit(m)
-    b = flatbuffers.Builder(1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
-
-
-def first_op(model: bytes, name: str):
-    g = read_model(model)
-    return next(op for op in g.operators if op.name == name)
 
 
 POOL_CASES = {

@@ -1,10 +1,9 @@
 """The reader refuses bad input with one clear error naming the model, the operator and its index."""
 import numpy as np
 import pytest
-from modelgen import int8_tflite
+from modelgen import int8_tflite, pack_model
 from reference import SUITE_DIR
 
-import flatbuffers
 import tinyengine_tflite
 from keras_mcunet._tf import keras, tf
 from tinyengine_tflite.errors import ConversionError, UnsupportedOperatorError
@@ -12,12 +11,6 @@ from tinyengine_tflite.reader import read_model
 from tinyengine_tflite.schema import fb
 
 HELLO = SUITE_DIR / "tflm_hello_world_int8.tflite"
-
-
-def _pack(model_t) -> bytes:
-    b = flatbuffers.Builder(1024)
-    b.Finish(model_t.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
 
 
 def test_reads_suite_model():
@@ -66,7 +59,7 @@ def test_several_subgraphs_are_refused():
     m = fb.ModelT.InitFromPackedBuf(HELLO.read_bytes(), 0)
     m.subgraphs.append(m.subgraphs[0])
     with pytest.raises(ConversionError, match="2 subgraphs"):
-        read_model(_pack(m))
+        read_model(pack_model(m))
 
 
 def test_unsupported_operator_named_with_index():
@@ -77,7 +70,7 @@ def test_unsupported_operator_named_with_index():
     m.operatorCodes.append(code)
     m.subgraphs[0].operators[1].opcodeIndex = len(m.operatorCodes) - 1
     with pytest.raises(UnsupportedOperatorError, match=r"operator 1 \(FLOOR\).*not supported"):
-        tinyengine_tflite.compile_model(_pack(m))
+        tinyengine_tflite.compile_model(pack_model(m))
 
 
 def test_operator_refers_to_missing_tensor():
@@ -85,7 +78,7 @@ def test_operator_refers_to_missing_tensor():
     op = m.subgraphs[0].operators[2]
     op.inputs = np.array([999, *op.inputs[1:]], dtype=np.int32)
     with pytest.raises(ConversionError, match=r"operator 2 \(FULLY_CONNECTED\).*tensor 999"):
-        read_model(_pack(m))
+        read_model(pack_model(m))
 
 
 def test_constant_with_wrong_size():
@@ -93,7 +86,7 @@ def test_constant_with_wrong_size():
     w = m.subgraphs[0].tensors[m.subgraphs[0].operators[0].inputs[1]]
     m.buffers[w.buffer].data = m.buffers[w.buffer].data[:-3]
     with pytest.raises(ConversionError, match="bytes of data"):
-        read_model(_pack(m))
+        read_model(pack_model(m))
 
 
 def test_batch_above_one_is_refused():
@@ -103,4 +96,4 @@ def test_batch_above_one_is_refused():
         if t.shape is not None and len(t.shape) == 4 and m.buffers[t.buffer].data is None:
             t.shape = np.array([2, *t.shape[1:]], dtype=np.int32)
     with pytest.raises(ConversionError, match=r"operator 0 \(CONV_2D\).*batch 2"):
-        tinyengine_tflite.compile_model(_pack(m))
+        tinyengine_tflite.compile_model(pack_model(m))

@@ -5,32 +5,17 @@ import hashlib
 import inspect
 import os
 
-import flatbuffers
 import numpy as np
 import pytest
-from modelgen import CACHE, int8_tflite, op_names
+from modelgen import CACHE, first_op, int8_tflite, op_names, patch_model
 from reference import assert_bit_exact
 
 import tinyengine_tflite
 from keras_mcunet._tf import keras, tf
 from tinyengine_tflite.ir import Graph, Operator, Tensor
 from tinyengine_tflite.lower import lower_graph
-from tinyengine_tflite.reader import read_model
-from tinyengine_tflite.schema import fb
 
 L = keras.layers
-
-
-def patch_model(model: bytes, edit) -> bytes:
-    m = fb.ModelT.InitFromPackedBuf(model, 0)
-    edit(m)
-    b = flatbuffers.Builder(1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
-
-
-def first_op(model: bytes, name: str):
-    return next(op for op in read_model(model).operators if op.name == name)
 
 
 def layer_ops(model: bytes) -> list[str]:
