@@ -104,7 +104,7 @@ def test_vww_deployed_c_equals_python_interpreter(vww, image):
     probs = _softmax_of(model, logits)
     np.testing.assert_allclose([run.scores[name] for name in VWW_APP.labels], probs, atol=2e-6)
     assert run.score == pytest.approx(probs.max(), abs=2e-6)
-    assert f"input: {DATA / image} -> 48x48x3 int8" in run.stdout
+    assert f"{image} -> 48x48x3 int8" in run.stdout and run.stdout.startswith("input: ")
 
 
 @pytest.mark.parametrize("clip", CLIPS)
