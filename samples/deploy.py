@@ -5,8 +5,9 @@
 
 - the app's input C (the BMP reader of samples.vww, or the wav reader and MFCC front end of samples.kws),
 - ``classify.c/.h`` (softmax and argmax over the model's int8 logits), ``app_config.c/.h`` (labels, input shape),
-- ``main.c``: a host program that classifies an input file (``./main person.bmp`` / ``./main yes.wav``),
-- ``firmware.c``, ``startup_cortexm.c``, ``cortexm.ld`` and ``sample_input.c/.h``: a bare-metal Cortex-M
+- ``main.c`` and ``app_host.c/.h``: a host program that classifies an input file (``./main person.bmp`` /
+  ``./main yes.wav``),
+- ``firmware.c``, ``app_firmware.c/.h``, ``startup_cortexm.c``, ``cortexm.ld`` and ``sample_input.c/.h``: a bare-metal Cortex-M
   firmware that classifies the sample input compiled into flash, for the part's real memory map,
 - ``Makefile``: ``make host`` (gcc), ``make run``, ``make arm`` (arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os,
   an .elf and its size), ``make clean``,
@@ -29,7 +30,7 @@ import numpy as np
 from tinyengine_tflite.cortexm import STARTUP_PATH  # one startup file for all firmware
 
 DEPLOY_C_DIR = Path(__file__).resolve().parent / "deploy_c"
-COMMON_C = ("classify.c", "classify.h")
+COMMON_C = ("classify.c", "classify.h", "app_host.c", "app_host.h", "app_firmware.c", "app_firmware.h")
 DEFAULT_PART = "stm32f412"
 DEFAULT_STACK_BYTES = 4096
 SAMPLE_INPUT_SYMBOL = "app_sample_input"

@@ -196,7 +196,8 @@ def test_deploy_folder_contents_makefile_and_c_hygiene(vww, kws):
                               (kws[0], ("kws_frontend.c", "kws_frontend_tables.h", "kws_wav.c", "sample.wav"))):
         names = set(folder.files)
         for f in ("Makefile", "main.c", "firmware.c", "startup_cortexm.c", "cortexm.ld", "model.c", "model.h",
-                  "classify.c", "app_config.h", "app_config.c", "sample_input.c", "model.tflite", "README.md",
+                  "classify.c", "app_host.c", "app_host.h", "app_firmware.c", "app_firmware.h", "app_config.h",
+                  "app_config.c", "sample_input.c", "model.tflite", "README.md",
                   "memory_report.txt") + app_files:
             assert f in names, f
         makefile = (folder.path / "Makefile").read_text()

@@ -9,6 +9,13 @@
 
 #include <stdint.h>
 
+/* Forces inlining where a helper takes a function pointer that must become a direct call even at -Os. */
+#if defined(__GNUC__)
+#define TE_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define TE_ALWAYS_INLINE static inline
+#endif
+
 #define TE_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TE_MAX(a, b) ((a) > (b) ? (a) : (b))
 

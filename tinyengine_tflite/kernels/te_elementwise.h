@@ -16,6 +16,10 @@ typedef struct {
     int32_t n0, n1, n2, n3;                 /* merged output shape */
     int32_t a_s0, a_s1, a_s2, a_s3;         /* input 1 strides (elements) */
     int32_t b_s0, b_s1, b_s2, b_s3;         /* input 2 strides (elements) */
+} te_broadcast;
+
+typedef struct {
+    te_broadcast shape;
     int32_t input1_offset, input2_offset;   /* -zero point of each input */
     int32_t output_offset;
     int32_t left_shift;                     /* 20 for int8 */
@@ -29,9 +33,7 @@ typedef struct {
 void te_add_s8(const te_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 typedef struct {
-    int32_t n0, n1, n2, n3;
-    int32_t a_s0, a_s1, a_s2, a_s3;
-    int32_t b_s0, b_s1, b_s2, b_s3;
+    te_broadcast shape;
     int32_t input1_offset, input2_offset;
     int32_t output_offset;
     int32_t output_mult, output_shift;

@@ -119,9 +119,8 @@ def binary_layer(op_name, op_index, kernel, struct, dims_strides, params, inputs
                  first_shape, macs_per_elem=1) -> Layer:
     """An ADD/MUL kernel call; shared by the TFLite lowering and abstract graphs (the NAS profiler)."""
     dims, (sa, sb) = dims_strides
-    fields = dict(n0=dims[0], n1=dims[1], n2=dims[2], n3=dims[3],
-                  a_s0=sa[0], a_s1=sa[1], a_s2=sa[2], a_s3=sa[3],
-                  b_s0=sb[0], b_s1=sb[1], b_s2=sb[2], b_s3=sb[3])
+    fields = {f"shape.{name}{i}": v for name, values in (("n", dims), ("a_s", sa), ("b_s", sb))
+              for i, v in enumerate(values)}       # a te_broadcast, set with C99 nested designators
     fields.update(params)
     n_out = int(np.prod(out_shape, dtype=np.int64))
     layer = Layer(op_name, op_index, kernel, struct, fields, inputs, [out_buf], consts, macs=n_out * macs_per_elem)

@@ -13,6 +13,9 @@
 /* probabilities[APP_NUM_CLASSES] <- softmax of the dequantized logits; returns the predicted class. */
 int classify_output(float *probabilities);
 
+/* model_invoke(), then classify_output(probabilities); returns the predicted class. */
+int classify_invoke(float *probabilities);
+
 /* The int8 logits of the last model_invoke(), output 0 (APP_NUM_CLASSES values). */
 const int8_t *classify_logits(void);
 

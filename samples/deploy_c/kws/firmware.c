@@ -6,35 +6,14 @@
 #include <stdint.h>
 
 #include "app_config.h"
-#include "classify.h"
+#include "app_firmware.h"
 #include "kws_frontend.h"
 #include "model.h"
 #include "sample_input.h"
 
-volatile int32_t app_status = -1;         /* 0 once the clip was classified */
-volatile int32_t app_result_class = -1;
-volatile float app_result_score = 0.0f;
-volatile int8_t app_result_logits[APP_NUM_CLASSES];
-
-__attribute__((noinline)) void app_done(void);
-
-__attribute__((noinline)) void app_done(void) {
-    __asm volatile("" ::: "memory");
-}
-
 int main(void) {
-    float probabilities[APP_NUM_CLASSES];
-    const int8_t *logits;
-    int best, i;
     kws_frontend_compute_int8(app_sample_audio, model_input_scale[0], model_input_zero_point[0], model_input(0));
-    (void)model_invoke();
-    best = classify_output(probabilities);
-    logits = classify_logits();
-    for (i = 0; i < APP_NUM_CLASSES; ++i) {
-        app_result_logits[i] = logits[i];
-    }
-    app_result_score = probabilities[best];
-    app_result_class = best;
+    app_invoke_and_record();
     app_status = 0;
     app_done();
     for (;;) {

@@ -8,10 +8,8 @@
  * writes the int8 input tensor (490 bytes). Exit status: 0 on success, 1 on a bad clip, 2 on bad arguments.
  * C99, no allocation. */
 #include <stdio.h>
-#include <string.h>
 
-#include "app_config.h"
-#include "classify.h"
+#include "app_host.h"
 #include "kws_frontend.h"
 #include "kws_wav.h"
 #include "model.h"
@@ -22,36 +20,12 @@
 
 static int16_t s_audio[KWS_CLIP_SAMPLES];
 
-static int dump(const char *path, const int8_t *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    int ok;
-    if (f == NULL) {
-        return 1;
-    }
-    ok = fwrite(data, 1u, n, f) == n;
-    return (fclose(f) == 0 && ok) ? 0 : 1;
-}
-
 int main(int argc, char **argv) {
-    const char *clip = NULL;
-    const char *dump_path = NULL;
-    float probabilities[APP_NUM_CLASSES];
-    const int8_t *logits;
+    const char *clip, *dump_path;
     uint32_t samples = 0u;
-    int status, best, i;
-    for (i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "--dump-features") == 0 && i + 1 < argc) {
-            dump_path = argv[++i];
-        } else if (argv[i][0] == '-' || clip != NULL) {
-            clip = NULL;
-            break;
-        } else {
-            clip = argv[i];
-        }
-    }
-    if (clip == NULL) {
-        fprintf(stderr, "usage: %s CLIP.wav [--dump-features FILE]\n", argv[0]);
-        return 2;
+    int status = app_parse_args(argc, argv, "CLIP.wav", "--dump-features", &clip, &dump_path);
+    if (status != 0) {
+        return status;
     }
     status = kws_wav_read_file(clip, s_audio, KWS_CLIP_SAMPLES, &samples);
     if (status != KWS_WAV_OK) {
@@ -59,23 +33,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     kws_frontend_compute_int8(s_audio, model_input_scale[0], model_input_zero_point[0], model_input(0));
-    if (dump_path != NULL && dump(dump_path, model_input(0), (size_t)MODEL_INPUT0_SIZE) != 0) {
-        fprintf(stderr, "cannot write %s\n", dump_path);
+    if (app_dump_input(dump_path) != 0) {
         return 1;
     }
     printf("input: %s -> %u samples, %dx%d MFCC int8 (scale %.9g, zero point %d)\n", clip, (unsigned)samples,
            KWS_NUM_FRAMES, KWS_NUM_MFCC, (double)model_input_scale[0], (int)model_input_zero_point[0]);
-    (void)model_invoke();
-    best = classify_output(probabilities);
-    logits = classify_logits();
-    printf("output int8:");
-    for (i = 0; i < APP_NUM_CLASSES; ++i) {
-        printf(" %d", (int)logits[i]);
-    }
-    printf("\n");
-    for (i = 0; i < APP_NUM_CLASSES; ++i) {
-        printf("score %s %.6f\n", app_labels[i], (double)probabilities[i]);
-    }
-    printf("class: %s (score %.6f)\n", app_labels[best], (double)probabilities[best]);
+    app_invoke_and_print();
     return 0;
 }

@@ -8,10 +8,9 @@
  * score of each class and the predicted class. --dump-input writes the int8 input tensor (H x W x C bytes).
  * Exit status: 0 on success, 1 on a bad image, 2 on bad arguments. C99, no allocation. */
 #include <stdio.h>
-#include <string.h>
 
 #include "app_config.h"
-#include "classify.h"
+#include "app_host.h"
 #include "model.h"
 #include "vww_image_reader.h"
 
@@ -19,35 +18,11 @@
 #error "app_config.h's input shape does not match the model's input"
 #endif
 
-static int dump(const char *path, const int8_t *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    int ok;
-    if (f == NULL) {
-        return 1;
-    }
-    ok = fwrite(data, 1u, n, f) == n;
-    return (fclose(f) == 0 && ok) ? 0 : 1;
-}
-
 int main(int argc, char **argv) {
-    const char *image = NULL;
-    const char *dump_path = NULL;
-    float probabilities[APP_NUM_CLASSES];
-    const int8_t *logits;
-    int status, best, i;
-    for (i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "--dump-input") == 0 && i + 1 < argc) {
-            dump_path = argv[++i];
-        } else if (argv[i][0] == '-' || image != NULL) {
-            image = NULL;
-            break;
-        } else {
-            image = argv[i];
-        }
-    }
-    if (image == NULL) {
-        fprintf(stderr, "usage: %s IMAGE.bmp [--dump-input FILE]\n", argv[0]);
-        return 2;
+    const char *image, *dump_path;
+    int status = app_parse_args(argc, argv, "IMAGE.bmp", "--dump-input", &image, &dump_path);
+    if (status != 0) {
+        return status;
     }
     status = vww_bmp_read_file(image, APP_INPUT_HEIGHT, APP_INPUT_WIDTH, APP_INPUT_CHANNELS, model_input_scale[0],
                                model_input_zero_point[0], model_input(0));
@@ -55,23 +30,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: %s\n", image, vww_bmp_status_string(status));
         return 1;
     }
-    if (dump_path != NULL && dump(dump_path, model_input(0), (size_t)MODEL_INPUT0_SIZE) != 0) {
-        fprintf(stderr, "cannot write %s\n", dump_path);
+    if (app_dump_input(dump_path) != 0) {
         return 1;
     }
     printf("input: %s -> %dx%dx%d int8 (scale %.9g, zero point %d)\n", image, APP_INPUT_HEIGHT, APP_INPUT_WIDTH,
            APP_INPUT_CHANNELS, (double)model_input_scale[0], (int)model_input_zero_point[0]);
-    (void)model_invoke();
-    best = classify_output(probabilities);
-    logits = classify_logits();
-    printf("output int8:");
-    for (i = 0; i < APP_NUM_CLASSES; ++i) {
-        printf(" %d", (int)logits[i]);
-    }
-    printf("\n");
-    for (i = 0; i < APP_NUM_CLASSES; ++i) {
-        printf("score %s %.6f\n", app_labels[i], (double)probabilities[i]);
-    }
-    printf("class: %s (score %.6f)\n", app_labels[best], (double)probabilities[best]);
+    app_invoke_and_print();
     return 0;
 }
