@@ -156,6 +156,20 @@ def test_bench_cli_writes_json_markdown_plots(bench_run):
         assert img.shape[0] > 300 and img.shape[1] > 600
 
 
+def test_regenerating_the_report_keeps_the_nas_evidence_section(bench_run, tmp_path):
+    from tinyengine_tflite.bench import write_markdown
+    from tinyengine_tflite.markdown_sections import put_section
+    _, out = bench_run
+    suite = json.loads((out / "r.json").read_text())
+    report = tmp_path / "BENCHMARKS.md"
+    write_markdown(suite, report)
+    put_section(report, "tinynas-evidence", "## TinyNAS evidence\n\n| method | acc |", "python -m tuner.evidence")
+    write_markdown(suite, report)                    # the benchmark rewrites its body, not the section
+    text = report.read_text()
+    assert text.count("## TinyNAS evidence") == 1 and "## Peak SRAM" in text
+    assert text.index("## Peak SRAM") < text.index("## TinyNAS evidence")
+
+
 def test_bench_reports_a_failing_model(tmp_path):
     """A model tinyengine refuses is listed as failed with the error naming it; TFLM's side is still measured."""
     from tinyengine_tflite.bench import benchmark_model

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .markdown_sections import write_keeping_sections
+
 KB = 1024
 VWW_TARGET_BYTES = 92 * KB          # TinyEngine's published peak SRAM for MCUNet VWW (92 kB)
 SRAM_RATIO_TARGET = 2.0
@@ -673,8 +675,8 @@ def _md_cell(text: str) -> str:
 
 
 def write_markdown(suite: dict, path, command: str | None = None) -> str:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(render_markdown(suite, path, command))
+    """Write the report to `path`, keeping the sections other commands wrote there (markdown_sections)."""
+    write_keeping_sections(path, render_markdown(suite, path, command))
     return str(path)
 
 
