@@ -40,10 +40,10 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
            project_name: str = "tinynas", overwrite: bool = False, space: SearchSpace | None = None,
            width_mults=None, resolutions=None, space_samples: int = 1000, min_fit_fraction: float = 0.1,
            supernet_epochs: int = 30, supernet_steps_per_epoch: int | None = None,
-           supernet_learning_rate: float = 1e-2, num_random: int = 2, population_size: int = 100,
-           generations: int = 20, parent_ratio: float = 0.25, mutation_ratio: float = 0.5,
-           mutation_prob: float = 0.1, calibration_batches: int = 10, batch_size: int = 32,
-           finetune_epochs: int = 10, finetune_learning_rate: float = 1e-3, finetune_from: str = "supernet",
+           supernet_learning_rate: float = 1e-2, num_random: int = 2, supernet_distill: bool = True,
+           population_size: int = 100, generations: int = 20, parent_ratio: float = 0.25,
+           mutation_ratio: float = 0.5, mutation_prob: float = 0.1, calibration_batches: int = 10, batch_size: int = 32,
+           finetune_epochs: int = 10, finetune_learning_rate: float = 1e-2, finetune_from: str = "supernet",
            strategy: tf.distribute.Strategy | None = None, seed: int = 0, verbose: int = 1,
            worker_timeout: float = 3600.0) -> keras.Model | None:
     """Search an MCUNet model for `num_classes` classes that fits `sram_limit` / `flash_limit` bytes (and at
@@ -56,8 +56,10 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
     num_classes and the data's channels are set on it.
     Budgets: space_samples random subnets per (W, R); supernet_epochs (of supernet_steps_per_epoch batches,
     by default one pass); population_size x (generations + 1) trials; finetune_epochs.
+    supernet_distill: in-place distillation in supernet training (BigNAS, OFA): the smaller subnets of each
+    sandwich step learn from the largest one's predictions rather than the labels.
     finetune_from: "supernet" (the paper's and OFA's way: start from the shared weights) or "scratch" (train
-    the winner from fresh weights; on small data and short budgets this can be better, see NAS_EVIDENCE.md).
+    the winner from fresh weights). BENCHMARKS.md's TinyNAS evidence compares both ways of training.
     strategy: a tf.distribute strategy for supernet training and fine-tuning.
     Returns None on a distributed worker (the chief returns the model)."""
     from tuner import (EvolutionOracle, Limits, TinyNASTuner, optimize_space, plot_macs_cdf,
@@ -171,7 +173,7 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
         f"(checkpoints in {supernet_dir})")
     train_supernet(supernet, train, supernet_dir, epochs=supernet_epochs, steps_per_epoch=supernet_steps_per_epoch,
                    learning_rate=supernet_learning_rate, batch_size=batch_size, num_random=num_random, seed=seed,
-                   verbose=bool(verbose))
+                   distill=bool(supernet_distill), verbose=bool(verbose))
 
     # --- stage 2b: evolutionary search (the chief serves it to the workers) ---------------------------------
     tuner = tuner_for(sub_space, supernet, calib)

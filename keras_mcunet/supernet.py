@@ -303,24 +303,38 @@ class Supernet(keras.Model):
         return model
 
     # --- training -------------------------------------------------------------------------------------------
-    def _train_step(self):
+    def _train_step(self, distill: bool):
         """The traced step: sums the gradients of the subnets whose codes are stacked on axis 0 (a while loop,
-        so the graph holds one forward and backward pass whatever their number), then applies them once."""
-        if self._state.train_step is not None:
-            return self._state.train_step
-        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+        so the graph holds one forward and backward pass whatever their number), then applies them once.
+        With `distill` (in-place distillation, as BigNAS and OFA), the first subnet (the largest) learns from
+        the labels and the others from its softened predictions, which carry more signal than one-hot labels
+        and pull the shared weights towards one consistent function."""
+        key = ("distill", distill)
+        if self._state.train_step is not None and self._state.train_step[0] == key:
+            return self._state.train_step[1]
+        hard = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+        soft = keras.losses.CategoricalCrossentropy(from_logits=True, reduction="none")
         variables = self.trainable_variables
 
         def replica_step(x, y, codes):
-            def one_subnet(i, total, grads):
+            def pass_of(i, target_of_logits):
                 with tf.GradientTape() as tape:
-                    loss = tf.nn.compute_average_loss(loss_fn(y, self._forward(x, codes[i], training=True)))
-                new = tape.gradient(loss, variables)
+                    logits = self._forward(x, codes[i], training=True)
+                    loss = tf.nn.compute_average_loss(target_of_logits(logits))
+                return logits, loss, tape.gradient(loss, variables)
+
+            teacher_logits, first_loss, first_grads = pass_of(0, lambda logits: hard(y, logits))
+            teacher = tf.stop_gradient(tf.nn.softmax(teacher_logits))
+
+            def one_subnet(i, total, grads):
+                target = (lambda logits: soft(teacher, logits)) if distill else (lambda logits: hard(y, logits))
+                _, loss, new = pass_of(i, target)
                 return i + 1, total + loss, [g if n is None else g + n for g, n in zip(grads, new)]
 
             count = tf.shape(codes)[0]
-            _, total, grads = tf.while_loop(lambda i, *_: i < count, one_subnet,
-                                            (0, 0.0, [tf.zeros_like(v) for v in variables]))
+            _, total, grads = tf.while_loop(
+                lambda i, *_: i < count, one_subnet,
+                (1, first_loss, [tf.zeros_like(v) if g is None else g for g, v in zip(first_grads, variables)]))
             self._state.optimizer.apply_gradients(zip(grads, variables))
             return total / tf.cast(count, tf.float32)
 
@@ -329,7 +343,7 @@ class Supernet(keras.Model):
             losses = self._strategy.run(replica_step, args=(x, y, codes))
             return self._strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
-        self._state.train_step = step
+        self._state.train_step = (key, step)
         return step
 
     def _sandwich(self, rng: random.Random, num_random: int) -> np.ndarray:
@@ -340,9 +354,10 @@ class Supernet(keras.Model):
     def fit_supernet(self, data, epochs: int = 1, steps_per_epoch: int | None = None, *, batch_size: int = 32,
                      optimizer: keras.optimizers.Optimizer | None = None, num_random: int = 2,
                      checkpoint_dir: str | None = None, max_checkpoints: int = 3, seed: int = 0,
-                     verbose: bool = True) -> dict:
+                     distill: bool = False, verbose: bool = True) -> dict:
         """Train with the sandwich rule: each step sums the gradients of the largest, the smallest and
-        `num_random` random subnets on one batch, then applies them once.
+        `num_random` random subnets on one batch, then applies them once. With `distill` the smaller ones
+        learn from the largest one's predictions instead of the labels (in-place distillation; search() uses it).
 
         data: (x, y) numpy arrays (shuffled, batched by batch_size) or a tf.data.Dataset of (x, y).
         steps_per_epoch: batches per epoch; by default one pass over data (which must then be finite).
@@ -381,7 +396,7 @@ class Supernet(keras.Model):
                 except (AssertionError, ValueError) as e:
                     raise ValueError(f"the checkpoint {manager.latest_checkpoint} does not match this supernet "
                                      f"and optimizer: {e}") from None
-        step = self._train_step()
+        step = self._train_step(bool(distill))
         history = {"epoch": [], "loss": []}
         for epoch in range(int(epoch_counter.numpy()), epochs):
             rng = random.Random(seed * 1_000_003 + epoch)

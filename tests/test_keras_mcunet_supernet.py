@@ -42,6 +42,18 @@ def test_sandwich_training_reduces_loss(trained):
         assert net.evaluate_arch(arch, test, x, batches=4) > 0.6     # chance is 0.25
 
 
+def test_in_place_distillation_teaches_the_small_subnets_from_the_largest(trained):
+    plain, _, (x, y) = trained
+    net = Supernet(SPACE, seed=0)
+    history = net.fit_supernet((x, y), epochs=3, batch_size=32, distill=True, verbose=False)
+    assert history["epoch"] == [0, 1, 2] and all(np.isfinite(history["loss"]))
+    test = _toy_data(256, seed=1)
+    for arch in (SPACE.max_arch(), SPACE.min_arch()):
+        assert net.evaluate_arch(arch, test, x, batches=4) > 0.5     # chance is 0.25
+    # Same seed, data and sandwiches as the plain run: only the targets differ, and so do the weights.
+    assert max(np.abs(a - b).max() for a, b in zip(net.get_weights(), plain.get_weights())) > 1e-3
+
+
 def test_extracted_models_predict_like_the_supernet(trained):
     net, _, (x, _) = trained
     outputs = []

@@ -23,12 +23,13 @@ def supernet_optimizer(supernet, train_data, learning_rate: float, epochs: int, 
 
 
 def train_supernet(supernet, train_data, checkpoint_dir: str, *, epochs: int, steps_per_epoch: int | None,
-                   learning_rate: float, batch_size: int, num_random: int, seed: int, verbose: bool) -> dict:
+                   learning_rate: float, batch_size: int, num_random: int, seed: int, verbose: bool,
+                   distill: bool = False) -> dict:
     """fit_supernet with checkpoints in `checkpoint_dir` (a resumed call continues after the last saved epoch,
     a finished one only restores), then mark the directory trained. Returns fit_supernet's history."""
     history = supernet.fit_supernet(
         train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, num_random=num_random,
-        checkpoint_dir=checkpoint_dir, seed=seed, verbose=verbose,
+        checkpoint_dir=checkpoint_dir, seed=seed, distill=distill, verbose=verbose,
         optimizer=supernet_optimizer(supernet, train_data, learning_rate, epochs, steps_per_epoch, batch_size))
     write_json(os.path.join(checkpoint_dir, SUPERNET_DONE), {"epochs": epochs})
     return history
