@@ -1,10 +1,11 @@
 """A weight-sharing supernet holding every subnet of a search space at one width multiplier and resolution
-(MCUNet / Once-for-All): elastic kernel size (a smaller depthwise kernel is the centre of the largest), elastic
-expand ratio (the first channels of the expanded layer) and elastic depth (the first blocks of a stage).
+(MCUNet / Once-for-All): elastic kernel size (a smaller depthwise kernel is the centre of the next larger one
+through a learned linear map, OFA's kernel transformation), elastic expand ratio (the first channels of the
+expanded layer) and elastic depth (the first blocks of a stage).
 
 Subnets are selected with masks rather than by slicing, so one traced graph serves every subnet: a block is
-fed an int32 code (kernel size, expanded channels, active, uses its expand conv). A masked kxk centre of a
-KxK depthwise kernel under SAME padding computes exactly the kxk convolution (TF pads SAME so that the window
+fed an int32 code (kernel size, expanded channels, active, uses its expand conv). A kxk kernel zero-padded to
+KxK under SAME padding computes exactly the kxk convolution (TF pads SAME so that the window
 centre does not depend on the kernel size), masked channels are zero after every activation, and a dropped
 block only adds zero to its residual. The price is that each step computes the largest subnet's shapes.
 
@@ -107,6 +108,8 @@ class Supernet(keras.Model):
             if slot.has_expand:
                 conv_bn(f"{b.name}_expand", (1, 1, b.in_channels, b.mid_channels))
             conv_bn(f"{b.name}_dw", (b.kernel_size, b.kernel_size, b.mid_channels, 1), depthwise=True)
+            for small, _ in self._kernel_steps(b.kernel_size):   # starts as the plain centre (identity)
+                weight(f"{b.name}_dw.transform{small}", (small * small, small * small), "identity")
             conv_bn(f"{b.name}_project", (1, 1, b.mid_channels, b.out_channels))
         last = self._slots[-1].block.out_channels
         weight("classifier.kernel", (last, largest.num_classes), keras.initializers.GlorotUniform(seed=seed))
@@ -157,11 +160,30 @@ class Supernet(keras.Model):
             mean, var = self._w[f"{name}.moving_mean"], self._w[f"{name}.moving_variance"]
         return tf.nn.batch_normalization(x, mean, var, beta, gamma, BN_EPSILON)
 
-    @staticmethod
-    def _kernel_mask(size: int, k):
-        """(size, size, 1, 1) mask of the centred k x k window."""
-        inside = tf.abs(tf.range(size) - size // 2) <= k // 2
-        return tf.cast(inside[:, None] & inside[None, :], tf.float32)[:, :, None, None]
+    def _kernel_steps(self, largest: int) -> list[tuple[int, int]]:
+        """(smaller, larger) pairs of consecutive kernel sizes below `largest`, larger first: 7 -> 5 -> 3."""
+        sizes = sorted((k for k in self._space.kernel_sizes if k <= largest), reverse=True)
+        return [(small, large) for large, small in zip(sizes, sizes[1:])]
+
+    def _dw_kernels(self, name: str, largest: int) -> dict:
+        """{k: the k x k depthwise kernel zero-padded to largest x largest} for every kernel size of the space.
+        As OFA, the k x k kernel is the centre of the next larger one times a learned (k*k, k*k) matrix, shared
+        by the block's channels: a plain centre crop would make every size share one set of weights."""
+        kernels = {largest: self._w[f"{name}_dw.depthwise_kernel"]}
+        current = kernels[largest]
+        for small, large in self._kernel_steps(largest):
+            lo = (large - small) // 2
+            centre = tf.transpose(current[lo:lo + small, lo:lo + small, :, 0], [2, 0, 1])      # (C, k, k)
+            flat = tf.matmul(tf.reshape(centre, [-1, small * small]), self._w[f"{name}_dw.transform{small}"])
+            current = tf.transpose(tf.reshape(flat, [-1, small, small]), [1, 2, 0])[..., None]
+            pad = (largest - small) // 2
+            kernels[small] = tf.pad(current, [[pad, pad], [pad, pad], [0, 0], [0, 0]])
+        return kernels
+
+    def _dw_kernel(self, name: str, largest: int, k):
+        """The depthwise kernel for kernel size `k` (an int32 tensor), padded to largest x largest."""
+        return tf.add_n([kernel * tf.cast(tf.equal(k, size), tf.float32)
+                         for size, kernel in self._dw_kernels(name, largest).items()])
 
     def _block(self, x, slot: _Slot, code, training: bool, moments: dict | None):
         b, n = slot.block, slot.name
@@ -174,7 +196,7 @@ class Supernet(keras.Model):
                 bypass = tf.pad(x, [[0, 0], [0, 0], [0, 0], [0, b.mid_channels - b.in_channels]])
                 h = tf.where(code[_EXPAND] > 0, h, bypass)
         h = h * channel_mask
-        kernel = self._w[f"{n}_dw.depthwise_kernel"] * self._kernel_mask(b.kernel_size, code[_KERNEL])
+        kernel = self._dw_kernel(n, b.kernel_size, code[_KERNEL])
         h = tf.nn.depthwise_conv2d(h, kernel, [1, b.stride, b.stride, 1], "SAME")
         h = tf.nn.relu6(self._bn(h, f"{n}_dw_bn", training, moments)) * channel_mask
         h = tf.nn.conv2d(h, self._w[f"{n}_project.kernel"], 1, "SAME")
@@ -265,8 +287,8 @@ class Supernet(keras.Model):
 
     # --- extraction -----------------------------------------------------------------------------------------
     def extract(self, arch: ArchConfig, calib_data=None, batches: int = 10, batch_size: int = 32) -> keras.Model:
-        """A standalone build_model(arch) with the shared weights sliced out (kernel centres, first channels,
-        first blocks) and arch's recalibrated BN statistics (recalibrated now when calib_data is given)."""
+        """A standalone build_model(arch) with the shared weights sliced out (transformed kernel centres, first
+        channels, first blocks) and arch's recalibrated BN statistics (recalibrated now when calib_data is given)."""
         self._check_arch(arch)
         if calib_data is not None:
             self.recalibrate_bn(arch, calib_data, batches, batch_size)
@@ -293,7 +315,8 @@ class Supernet(keras.Model):
             if b.has_expand:
                 put_conv_bn(f"{b.name}_expand", w[f"{b.name}_expand.kernel"][..., :mid], mid)
             lo = (kmax - b.kernel_size) // 2
-            dw = w[f"{b.name}_dw.depthwise_kernel"][lo:lo + b.kernel_size, lo:lo + b.kernel_size, :mid]
+            padded = self._dw_kernels(b.name, kmax)[b.kernel_size].numpy()
+            dw = padded[lo:lo + b.kernel_size, lo:lo + b.kernel_size, :mid]
             put_conv_bn(f"{b.name}_dw", dw, mid)
             put_conv_bn(f"{b.name}_project", w[f"{b.name}_project.kernel"][:, :, :mid], b.out_channels)
         put("classifier", [w["classifier.kernel"], w["classifier.bias"]])

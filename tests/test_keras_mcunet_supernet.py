@@ -66,15 +66,29 @@ def test_extracted_models_predict_like_the_supernet(trained):
     assert min(np.abs(a - b).max() for i, a in enumerate(outputs) for b in outputs[i + 1:]) > 1e-3
 
 
-def test_extraction_slices_kernel_centres_and_first_channels(trained):
+def _transformed_centre(kernel, transform):
+    """OFA's kernel transformation in NumPy: the k x k centre of `kernel`, each channel's k*k weights times
+    `transform` (k*k, k*k)."""
+    size, k = kernel.shape[0], int(round(transform.shape[0] ** 0.5))
+    lo = (size - k) // 2
+    centre = kernel[lo:lo + k, lo:lo + k, :, 0]                               # (k, k, C)
+    flat = centre.reshape(k * k, -1).T @ transform                            # (C, k*k)
+    return flat.T.reshape(k, k, -1)[..., None]
+
+
+def test_extraction_transforms_kernel_centres_and_slices_first_channels(trained):
     net, _, (x, _) = trained
     arch = SPACE.make_arch([[3, 5], [7, 3]], [[1, 3], [6, 3]])
     model = net.extract(arch, calib_data=x, batches=2)
     shared = {w.name.split("/")[-1].split(":")[0]: w.numpy() for w in net.weights}
-    block = "stage2_block1"                      # kernel 3 of the 7x7, expand 3 of 6
+    block = "stage2_block1"                      # kernel 3 of the 7x7 (7 -> 5 -> 3), expand 3 of 6
     mid = model.get_layer(f"{block}_dw").depthwise_kernel.shape[2]
-    np.testing.assert_array_equal(model.get_layer(f"{block}_dw").depthwise_kernel.numpy(),
-                                  shared[f"{block}_dw.depthwise_kernel"][2:5, 2:5, :mid])
+    for k in (5, 3):                             # training moved the transforms off their identity start
+        assert np.abs(shared[f"{block}_dw.transform{k}"] - np.eye(k * k)).max() > 1e-3
+    five = _transformed_centre(shared[f"{block}_dw.depthwise_kernel"], shared[f"{block}_dw.transform5"])
+    three = _transformed_centre(five, shared[f"{block}_dw.transform3"])
+    np.testing.assert_allclose(model.get_layer(f"{block}_dw").depthwise_kernel.numpy(), three[:, :, :mid],
+                               rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(model.get_layer(f"{block}_expand").kernel.numpy(),
                                   shared[f"{block}_expand.kernel"][..., :mid])
     assert mid < shared[f"{block}_expand.kernel"].shape[-1]
