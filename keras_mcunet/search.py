@@ -43,7 +43,7 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
            supernet_learning_rate: float = 1e-2, num_random: int = 2, supernet_distill: bool = True,
            population_size: int = 100, generations: int = 20, parent_ratio: float = 0.25,
            mutation_ratio: float = 0.5, mutation_prob: float = 0.1, calibration_batches: int = 10, batch_size: int = 32,
-           finetune_epochs: int = 10, finetune_learning_rate: float = 1e-2, finetune_from: str = "supernet",
+           finetune_epochs: int = 10, finetune_learning_rate: float = 3e-3, finetune_from: str = "supernet",
            strategy: tf.distribute.Strategy | None = None, seed: int = 0, verbose: int = 1,
            worker_timeout: float = 3600.0) -> keras.Model | None:
     """Search an MCUNet model for `num_classes` classes that fits `sram_limit` / `flash_limit` bytes (and at
@@ -59,7 +59,9 @@ def search(train_data, validation_data, *, num_classes: int, sram_limit: int = 3
     supernet_distill: in-place distillation in supernet training (BigNAS, OFA): the smaller subnets of each
     sandwich step learn from the largest one's predictions rather than the labels.
     finetune_from: "supernet" (the paper's and OFA's way: start from the shared weights) or "scratch" (train
-    the winner from fresh weights). BENCHMARKS.md's TinyNAS evidence compares both ways of training.
+    the winner from fresh weights). BENCHMARKS.md's TinyNAS evidence compares both ways of training. Either
+    way the returned weights are those of the epoch with the best validation accuracy (with "supernet", the
+    extracted weights count as epoch 0), so fine-tuning never returns a model worse than it started from.
     strategy: a tf.distribute strategy for supernet training and fine-tuning.
     Returns None on a distributed worker (the chief returns the model)."""
     from tuner import (EvolutionOracle, Limits, TinyNASTuner, optimize_space, plot_macs_cdf,

@@ -162,6 +162,26 @@ def test_bad_data_is_rejected(tmp_path):
         km.search((np.repeat(x, 3, axis=-1), y), val, **args)
 
 
+def test_training_keeps_its_best_epoch_even_the_starting_weights(tmp_path):
+    from tuner.finetune import BestEpoch, train_classifier
+    space = km.SearchSpace(width_mults=(0.25,), resolutions=(8,), in_channels=1, num_classes=10,
+                           stage_channels=(24,), stage_strides=(2,), stage_depths=((1,),))
+    (x, y), (xv, yv) = _digits()
+    train, val = (x, y), (xv[:128], yv[:128])
+    model = km.build_model(space.max_arch())
+    good = train_classifier(model, train, val, epochs=5, learning_rate=1e-2, batch_size=32, verbose=0)
+    assert good > 0.2                                         # chance is 0.1
+    start = [w.copy() for w in model.get_weights()]
+    # A learning rate that wrecks the weights: the result is the starting point, not the wreck.
+    again = train_classifier(model, train, val, epochs=2, learning_rate=50.0, batch_size=32,
+                             backup_dir=str(tmp_path), verbose=0)
+    assert again == good
+    for a, b in zip(model.get_weights(), start):
+        np.testing.assert_array_equal(a, b)
+    saved = BestEpoch(model, str(tmp_path))                   # what a resumed run reads back
+    assert (saved.epoch, saved.best) == (0, good)
+
+
 def test_finetuning_resumes_after_its_last_finished_epoch(tmp_path):
     from tuner.finetune import train_classifier
     space = km.SearchSpace(width_mults=(0.25,), resolutions=(8,), in_channels=1, num_classes=10,

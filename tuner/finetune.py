@@ -1,9 +1,13 @@
 """Fine-tune the winning subnet: extracted from the supernet (shared weights, its own BN statistics), trained
 with Adam and a cosine learning-rate decay, resumable per epoch (a checkpoint of weights, optimizer and epoch
-after each epoch; tf_keras' BackupAndRestore would refuse OneDeviceStrategy)."""
+after each epoch; tf_keras' BackupAndRestore would refuse OneDeviceStrategy). Training keeps the epoch with the
+best validation accuracy, the starting weights included, so fine-tuning never returns worse than it started."""
 from __future__ import annotations
 
+import json
 import os
+
+import numpy as np
 
 from keras_mcunet._tf import keras, tf
 from keras_mcunet.data import as_dataset, known_length
@@ -47,9 +51,48 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self._manager.save(checkpoint_number=epoch + 1)
 
 
+class BestEpoch(keras.callbacks.Callback):
+    """Keep the weights of the epoch with the best validation accuracy (the earliest on a tie); with a
+    directory they are saved there too, so a resumed run still knows the best of the epochs before it."""
+
+    WEIGHTS, SCORE = "best_weights.npz", "best_epoch.json"
+
+    def __init__(self, model: keras.Model, directory: str | None = None):
+        super().__init__()
+        self._net, self._directory = model, directory
+        self.best, self.epoch, self._weights = None, None, None
+        if directory and os.path.exists(os.path.join(directory, self.SCORE)):
+            with open(os.path.join(directory, self.SCORE)) as f:
+                saved = json.load(f)
+            with np.load(os.path.join(directory, self.WEIGHTS)) as arrays:
+                self._weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+            self.best, self.epoch = saved["val_accuracy"], saved["epoch"]
+
+    def offer(self, epoch: int, accuracy: float) -> None:
+        """Record the model's current weights as of `epoch` (0: before training) if they are the best yet."""
+        if not np.isfinite(accuracy) or (self.best is not None and accuracy <= self.best):
+            return
+        self.best, self.epoch, self._weights = float(accuracy), epoch, [w.copy() for w in self._net.get_weights()]
+        if self._directory:
+            os.makedirs(self._directory, exist_ok=True)
+            tmp = os.path.join(self._directory, "best_weights.tmp.npz")
+            np.savez(tmp, *self._weights)
+            os.replace(tmp, os.path.join(self._directory, self.WEIGHTS))     # weights first, then the score
+            with open(os.path.join(self._directory, self.SCORE), "w") as f:
+                json.dump({"epoch": epoch, "val_accuracy": self.best}, f)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.offer(epoch + 1, (logs or {})["val_accuracy"])
+
+    def restore(self) -> None:
+        if self._weights is not None:
+            self._net.set_weights(self._weights)
+
+
 def train_classifier(model: keras.Model, train_data, validation_data, *, epochs: int, learning_rate: float,
                      batch_size: int, backup_dir: str | None = None, seed: int = 0, verbose: int = 1) -> float:
-    """Compile and train `model` (logits out) on (x, y) data or datasets; return the validation accuracy.
+    """Compile and train `model` (logits out) on (x, y) data or datasets; leave it with the weights of its best
+    epoch on the validation data (its starting weights count as epoch 0) and return that accuracy.
     With backup_dir, an interrupted run resumes after its last finished epoch."""
     shape = tuple(model.input_shape[1:])
     train_ds = as_dataset(train_data, batch_size, input_shape=shape, shuffle=True, seed=seed, what="train_data")
@@ -60,9 +103,13 @@ def train_classifier(model: keras.Model, train_data, validation_data, *, epochs:
         saver = EpochCheckpoint(model, backup_dir)
         initial_epoch = saver.restore()
         callbacks.append(saver)
+    best = BestEpoch(model, backup_dir)
+    if initial_epoch == 0 and best.best is None:
+        best.offer(0, model.evaluate(val_ds, verbose=0)[1])
     if epochs > initial_epoch:
         model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, validation_data=val_ds,
-                  callbacks=callbacks, verbose=verbose)
+                  callbacks=[best] + callbacks, verbose=verbose)
+    best.restore()
     return float(model.evaluate(val_ds, verbose=0)[1])
 
 
@@ -100,4 +147,4 @@ def load_subnet(arch: ArchConfig, weights_path: str, learning_rate: float = 1e-3
         return compile_classifier(model, learning_rate)
 
 
-__all__ = ["finetune_subnet", "train_classifier", "load_subnet", "compile_classifier"]
+__all__ = ["BestEpoch", "finetune_subnet", "train_classifier", "load_subnet", "compile_classifier"]
