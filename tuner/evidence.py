@@ -1,5 +1,5 @@
 """Evidence that TinyNAS works: under the same SRAM / flash limits and training budget, compare on a small real
-data set (scikit-learn's 8x8 digits, 10 classes, bundled with the package) the architectures found by
+data set (scikit-learn's 8x8 digits, 10 classes, bundled with scikit-learn) the architectures found by
 
     TinyNAS            keras_mcunet.search: stage 1 picks (W, R), supernet, evolutionary search
     random search      the same space and the same supernet, the same number of candidates drawn at random
@@ -8,17 +8,22 @@ data set (scikit-learn's 8x8 digits, 10 classes, bundled with the package) the a
                        24-32-64-96-160-320) scaled by the (W, R) of the same grid that fits the limits with the
                        most MACs
 
-Each architecture is trained from scratch with one recipe (supernet_epochs + finetune_epochs epochs, the
-learning rate picked on the validation split), which compares architectures; the two weight-sharing ones are
-also reported as the pipeline delivers them (supernet weights + finetune_epochs of fine-tuning, what
-`keras_mcunet.search` returns).
+Every model gets one training run with one recipe (Adam with cosine decay; 1e-2 from scratch, 3e-3 to fine-tune,
+both picked on the validation split in a pilot; the weights of the best epoch on the validation split are kept).
+Each found architecture and the MobileNetV2 are trained from scratch for supernet_epochs + finetune_epochs
+epochs, which compares architectures; the two weight-sharing ones are also reported as the pipeline delivers
+them (supernet weights + finetune_epochs of fine-tuning, what `keras_mcunet.search` returns).
 
 Every model is checked with the exact profiler. Accuracies are top-1 on a held-out test split that neither the
-search nor the fine-tuning saw (the search's fitness uses the validation split). Several seeds give a mean and
-a spread.
+search nor the fine-tuning saw (the search's fitness uses the validation split). Six seeds (six splits and
+searches) give a mean, a spread and per-seed wins. Seeds run in parallel worker processes (--jobs, by default
+one per core); each finished seed is kept in DIRECTORY/seedN.json, so an interrupted run continues.
 
-    python -m tuner.evidence --out NAS_EVIDENCE.md            # the committed numbers (3 seeds, ~25 min, 2 cores)
-    python -m tuner.evidence --quick --out /tmp/evidence.md   # a smoke run, not evidence (~3 min)
+    python -m tuner.evidence --overwrite         # the committed numbers: the tinynas-evidence section of
+                                                 # BENCHMARKS.md (6 seeds, about 35 min on 2 cores)
+    python -m tuner.evidence --render-only       # rewrite that section from out/nas_evidence/results.json
+    python -m tuner.evidence --quick             # a smoke run, not evidence (a few minutes), into
+                                                 # out/nas_evidence/evidence_quick.md
 """
 from __future__ import annotations
 
@@ -26,18 +31,34 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from keras_mcunet._tf import keras, tf
 from keras_mcunet.search_space import ArchConfig, SearchSpace
 
+from tinyengine_tflite.markdown_sections import put_section
+
 from .limits import Limits, profile_arch
 
 MOBILENETV2 = dict(stage_channels=(24, 32, 64, 96, 160, 320), stage_strides=(2, 2, 2, 1, 2, 1),
                    depths=(2, 3, 4, 3, 3, 1), kernel=3, expand=6)
+
+
+OUTPUT = "TinyNAS search() output (supernet + fine-tune)"
+RANDOM = "random search (same supernet + fine-tune)"
+SCRATCH = "TinyNAS arch (from scratch)"
+RANDOM_SCRATCH = "random-search arch (from scratch)"
+MBV2 = "MobileNetV2"      # its rows name the (W, R) too: "MobileNetV2 w0.2-r24 (from scratch)"
+
+
+def _key(method: str) -> str:
+    """The method a row belongs to (MobileNetV2's rows differ by their W and R)."""
+    return MBV2 if method.startswith(MBV2 + " ") else method
 
 
 @dataclass(frozen=True)
@@ -47,31 +68,38 @@ class Budget:
     width_mults: tuple = (0.2, 0.3, 0.4, 0.5)
     resolutions: tuple = (24, 32, 40, 48)
     space_samples: int = 300
-    supernet_epochs: int = 10
-    population_size: int = 16
-    generations: int = 4
+    supernet_epochs: int = 60
+    population_size: int = 32
+    generations: int = 7
     finetune_epochs: int = 10
     batch_size: int = 32
     calibration_batches: int = 8
     supernet_learning_rate: float = 1e-2
-    finetune_learning_rate: float = 1e-3
-    scratch_learning_rates: tuple = (1e-3, 1e-2)   # from scratch: the better one on the validation split
+    finetune_learning_rate: float = 3e-3    # picked on the validation split: better than 1e-3 and 1e-2 on 8 of 8
+    scratch_learning_rate: float = 1e-2
 
 
+DEFAULT_SEEDS = (0, 1, 2, 3, 4, 5)
 QUICK = Budget(space_samples=60, supernet_epochs=2, population_size=6, generations=1, finetune_epochs=2,
                width_mults=(0.2, 0.3), resolutions=(24, 32))
 
 
+SPLIT = (600, 300)    # train, validation; the other 897 images are the test split
+
+
 def digits_splits(seed: int):
-    """scikit-learn's digits (1797 8x8 images, values 0..16) as float32 in [0, 1], split 1000 / 397 / 400
-    (train / validation / test), stratified by a seeded shuffle."""
+    """scikit-learn's digits (1797 8x8 images, values 0..16) as float32 in [0, 1], split 600 / 300 / 897
+    (train / validation / test) by a seeded shuffle: a small training set keeps the task from saturating and a
+    large test split keeps one image at about 0.1 points."""
     from sklearn.datasets import load_digits
     d = load_digits()
     x = (d.images / 16.0)[..., None].astype(np.float32)
     y = d.target.astype(np.int32)
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order]
-    return (x[:1000], y[:1000]), (x[1000:1397], y[1000:1397]), (x[1397:], y[1397:])
+    n_train, n_val = SPLIT
+    return ((x[:n_train], y[:n_train]), (x[n_train:n_train + n_val], y[n_train:n_train + n_val]),
+            (x[n_train + n_val:], y[n_train + n_val:]))
 
 
 def mobilenetv2_arch(width_mult: float, resolution: int, num_classes: int, in_channels: int) -> ArchConfig:
@@ -136,7 +164,7 @@ def run_seed(seed: int, budget: Budget, directory: str, verbose: int = 0, overwr
     best = read_json(os.path.join(directory, project, BEST_ARCH))
     arch = ArchConfig.from_dict(best["arch"])
     info = read_json(os.path.join(directory, project, "best_model.json"))
-    rows.append(_row("TinyNAS search() output (supernet + fine-tune)", arch,
+    rows.append(_row(OUTPUT, arch,
                      _test_accuracy(model, test, arch.resolution), info["val_accuracy"],
                      best["supernet_val_accuracy"]))
     r = arch.resolution
@@ -162,27 +190,21 @@ def run_seed(seed: int, budget: Budget, directory: str, verbose: int = 0, overwr
                                                batch_size=budget.batch_size,
                                                calibration_batches=budget.calibration_batches, seed=seed,
                                                verbose=verbose)
-    rows.append(_row("random search (same supernet + fine-tune)", random_arch,
+    rows.append(_row(RANDOM, random_arch,
                      _test_accuracy(random_model, test, r), random_val, random_best.score))
 
     # Every architecture trained from scratch with one recipe and the whole budget in epochs.
     epochs = budget.supernet_epochs + budget.finetune_epochs
     mbv2 = scaled_mobilenetv2(budget, 10, 1)
-    for name, a in (("TinyNAS arch (from scratch)", arch), ("random-search arch (from scratch)", random_arch),
-                    (f"MobileNetV2 w{mbv2.width_mult:g}-r{mbv2.resolution} (from scratch)", mbv2)):
-        best = None
-        for rate in budget.scratch_learning_rates:   # the learning rate is picked on the validation split
-            keras.utils.set_random_seed(seed)
-            m = km.build_model(a)
-            val_acc = train_classifier(m, (_resize(train[0], a.resolution), train[1]),
-                                       (_resize(val[0], a.resolution), val[1]), epochs=epochs, learning_rate=rate,
-                                       batch_size=budget.batch_size, seed=seed, verbose=verbose)
-            if best is None or val_acc > best[1]:
-                best = (m, val_acc, rate)
-        m, val_acc, rate = best
-        row = _row(name, a, _test_accuracy(m, test, a.resolution), val_acc)
-        row["learning_rate"] = rate
-        rows.append(row)
+    for name, a in ((SCRATCH, arch), (RANDOM_SCRATCH, random_arch),
+                    (f"{MBV2} w{mbv2.width_mult:g}-r{mbv2.resolution} (from scratch)", mbv2)):
+        keras.utils.set_random_seed(seed)
+        m = km.build_model(a)
+        val_acc = train_classifier(m, (_resize(train[0], a.resolution), train[1]),
+                                   (_resize(val[0], a.resolution), val[1]), epochs=epochs,
+                                   learning_rate=budget.scratch_learning_rate, batch_size=budget.batch_size,
+                                   seed=seed, verbose=verbose)
+        rows.append(_row(name, a, _test_accuracy(m, test, a.resolution), val_acc))
     for row in rows:
         row["seed"] = seed
     return rows
@@ -191,10 +213,9 @@ def run_seed(seed: int, budget: Budget, directory: str, verbose: int = 0, overwr
 def _summary(rows: list[dict]) -> list[dict]:
     order = []
     for row in rows:
-        key = row["method"].split(" w0")[0] if row["method"].startswith("MobileNetV2") else row["method"]
-        row["key"] = key
-        if key not in order:
-            order.append(key)
+        row["key"] = _key(row["method"])
+        if row["key"] not in order:
+            order.append(row["key"])
     out = []
     for key in order:
         group = [r for r in rows if r["key"] == key]
@@ -206,27 +227,61 @@ def _summary(rows: list[dict]) -> list[dict]:
     return out
 
 
-def render_markdown(rows: list[dict], budget: Budget, seconds: float, command: str) -> str:
+def _compare(rows: list[dict], key: str, other: str) -> str:
+    """'+x.xx points on average, better on k of n seeds (ties t)' for method `key` against `other`."""
+    by_seed = {}
+    for r in rows:
+        by_seed.setdefault(r["seed"], {})[_key(r["method"])] = r["test_accuracy"]
+    diffs = [m[key] - m[other] for m in by_seed.values() if key in m and other in m]
+    if not diffs:
+        return "not measured"
+    wins, ties = sum(d > 0 for d in diffs), sum(d == 0 for d in diffs)
+    return (f"{100 * float(np.mean(diffs)):+.2f} points on average, better on {wins} of {len(diffs)} seeds"
+            + (f" ({ties} tied)" if ties else ""))
+
+
+METHODS_TEXT = """What the methods are: *TinyNAS search() output* is what `keras_mcunet.search` returns (stage 1,
+supernet, evolution, the winner fine-tuned from the supernet's weights). *Random search* uses the same stage-1 space and
+the same supernet and evaluates the same number of subnets, drawn at random under the same limits
+(`EvolutionOracle(generations=0)`), then the same fine-tuning. *MobileNetV2* is MobileNetV2's block layout
+(expand 6, 3x3, depths 2-3-4-3-3-1, channels 24-32-64-96-160-320, no 1280-channel head) at the (W, R) of the same
+grid that fits the limits with the most MACs. The *from scratch* rows train each found architecture with fresh
+weights and one recipe, which compares the architectures alone. One test image is about 0.11 points."""
+
+
+def _duration(seconds: float | None) -> str:
+    return "time not recorded" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def render_markdown(rows: list[dict], budget: Budget, seconds: float | None, command: str) -> str:
     summary = _summary(rows)
+    trials = budget.population_size * (budget.generations + 1)
     lines = [
-        "## TinyNAS evidence (issue 5)",
+        "## TinyNAS evidence",
         "",
-        f"Command: `{command}` ({seconds / 60:.1f} min on {os.cpu_count()} CPU cores, {platform.machine()}).",
+        f"Command: `{command}` ({_duration(seconds)} on {os.cpu_count()} CPU cores, {platform.machine()}). It "
+        f"rewrites this section of BENCHMARKS.md (the benchmark command keeps it); raw rows go to "
+        f"`out/nas_evidence/results.json`, each search's project (stage-1 table and CDF plot, trials, "
+        f"search-progress plot) under `out/nas_evidence/`.",
         "",
-        f"Data: scikit-learn's digits (1797 8x8 grayscale images, 10 classes), per seed a shuffled 1000 / 397 / 400 "
-        f"train / validation / test split; inputs resized to each model's resolution. Limits: peak SRAM <= "
+        f"Data: scikit-learn's digits (1797 8x8 grayscale images, 10 classes), per seed a shuffled "
+        f"{SPLIT[0]} / {SPLIT[1]} / {1797 - sum(SPLIT)} train / validation / test split; inputs resized to each "
+        f"model's resolution. Limits: peak SRAM <= "
         f"{budget.sram_limit / 1024:g} KB, flash <= {budget.flash_limit / 1024:g} KB (exact TinyEngine profiler, "
         f"int8). Grid: W in {list(budget.width_mults)}, R in {list(budget.resolutions)}; the paper's block choices "
         f"(kernels 3/5/7, expand 3/4/6, depths 2-4, 6 stages).",
         "",
         f"Budget: stage 1 samples {budget.space_samples} subnets per (W, R); supernet {budget.supernet_epochs} "
-        f"epochs; evolution {budget.population_size} x {budget.generations + 1} generations = "
-        f"{budget.population_size * (budget.generations + 1)} candidates (random search: the same number, same "
-        f"supernet); fine-tuning {budget.finetune_epochs} epochs; every architecture also trained from scratch "
-        f"for {budget.supernet_epochs + budget.finetune_epochs} epochs (supernet + fine-tune epochs). Adam with cosine "
-        f"decay and batch {budget.batch_size} everywhere: supernet {budget.supernet_learning_rate:g}, fine-tuning "
-        f"{budget.finetune_learning_rate:g}; each from-scratch model is trained with each of "
-        f"{list(budget.scratch_learning_rates)} and keeps the better one on the validation split.",
+        f"epochs; evolution {budget.population_size} x {budget.generations + 1} generations = {trials} candidates "
+        f"(random search: the same number, same supernet); fine-tuning {budget.finetune_epochs} epochs; every "
+        f"architecture also trained from scratch for {budget.supernet_epochs + budget.finetune_epochs} epochs "
+        f"(supernet + fine-tune epochs). Adam with cosine decay and batch {budget.batch_size} everywhere: supernet "
+        f"{budget.supernet_learning_rate:g}, fine-tuning {budget.finetune_learning_rate:g}, from scratch "
+        f"{budget.scratch_learning_rate:g} (picked on the validation split in a pilot on seeds 0-3 with 20-epoch "
+        f"supernets: 3e-3 fine-tuned better than 1e-3 and 1e-2 in 8 of 8 cases). Every model gets one training "
+        f"run and keeps the weights of its best epoch on the validation split (a fine-tuning counts its starting "
+        f"weights as epoch 0). Supernet training uses the sandwich rule with in-place distillation and OFA's "
+        f"kernel transformation.",
         "",
         "Test accuracy (held-out split; mean +- std over seeds):",
         "",
@@ -236,6 +291,13 @@ def render_markdown(rows: list[dict], budget: Budget, seconds: float, command: s
     for s in summary:
         lines.append(f"| {s['method']} | {s['mean']:.4f} +- {s['std']:.4f} | {s['n']} | {s['sram_kb']:.1f} | "
                      f"{s['flash_kb']:.1f} | {s['mmacs']:.2f} |")
+    fits = all(r["peak_sram_bytes"] <= budget.sram_limit and r["flash_bytes"] <= budget.flash_limit for r in rows)
+    lines += ["", "Comparisons on the same seeds (test accuracy):", "",
+              f"- TinyNAS search() output vs MobileNetV2: {_compare(rows, OUTPUT, MBV2)}",
+              f"- TinyNAS search() output vs random search's output: {_compare(rows, OUTPUT, RANDOM)}",
+              f"- TinyNAS arch vs random-search arch, both from scratch: {_compare(rows, SCRATCH, RANDOM_SCRATCH)}",
+              f"- TinyNAS arch vs MobileNetV2, both from scratch: {_compare(rows, SCRATCH, MBV2)}",
+              f"- every model within the limits by the exact profiler: {'yes' if fits else '**no**'}"]
     lines += ["", "Per seed:", "",
               "| seed | method | W | R | test acc | val acc | supernet acc | SRAM KB | flash KB | MMACs |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -244,40 +306,138 @@ def render_markdown(rows: list[dict], budget: Budget, seconds: float, command: s
         lines.append(f"| {r['seed']} | {r['method']} | {r['width_mult']:g} | {r['resolution']} | "
                      f"{r['test_accuracy']:.4f} | {fmt(r['val_accuracy'])} | {fmt(r['supernet_accuracy'])} | "
                      f"{r['peak_sram_bytes'] / 1024:.1f} | {r['flash_bytes'] / 1024:.1f} | {r['macs'] / 1e6:.2f} |")
+    lines += ["", METHODS_TEXT]
     return "\n".join(lines) + "\n"
+
+
+SECTION = "tinynas-evidence"
+
+
+def _load_results(directory: str) -> dict:
+    path = os.path.join(directory, "results.json")
+    if not os.path.exists(path):
+        raise SystemExit(f"--render-only: no {path} (run the evidence first)")
+    with open(path) as f:
+        return json.load(f)
+
+
+def _budget_from(saved: dict) -> Budget:
+    known = {f.name for f in fields(Budget)}
+    return Budget(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known})
+
+
+def _seed_file(directory: str, seed: int) -> str:
+    return os.path.join(directory, f"seed{seed}.json")
+
+
+def _finished_seed(directory: str, seed: int, budget: Budget) -> dict | None:
+    """The saved result of `seed`, or None if it has not finished; a result of another budget is an error."""
+    path = _seed_file(directory, seed)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        saved = json.load(f)
+    if _budget_from(saved["budget"]) != budget:
+        raise SystemExit(f"{path} was made with another budget; pass --overwrite to start afresh")
+    return saved
+
+
+def _run_and_save(seed: int, budget: Budget, directory: str, verbose: int, overwrite: bool) -> None:
+    start = time.time()
+    rows = run_seed(seed, budget, directory, verbose=verbose, overwrite=overwrite)
+    with open(_seed_file(directory, seed), "w") as f:
+        json.dump({"budget": asdict(budget), "rows": rows, "seconds": time.time() - start}, f, indent=1,
+                  default=str)
+
+
+def _run_in_workers(seeds: list[int], jobs: int, argv_common: list[str], directory: str) -> None:
+    """One process per seed, `jobs` at a time, each with cpu_count // jobs threads: these small models train
+    faster on one thread per process than on several threads in one."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads)
+    pending, running, done = list(seeds), {}, 0
+    while pending or running:
+        while pending and len(running) < jobs:
+            seed = pending.pop(0)
+            log = open(os.path.join(directory, f"seed{seed}.log"), "w")
+            cmd = [sys.executable, "-m", "tuner.evidence", "--worker", "--seeds", str(seed)] + argv_common
+            running[seed] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log, time.time())
+            print(f"seed {seed}: started (log {log.name})", flush=True)
+        time.sleep(2)
+        for seed, (proc, log, began) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            log.close()
+            del running[seed]
+            if proc.returncode != 0:
+                for other, _, _ in running.values():
+                    other.kill()
+                raise SystemExit(f"seed {seed} failed (exit {proc.returncode}); see {log.name}")
+            done += 1
+            print(f"seed {seed}: finished in {(time.time() - began) / 60:.1f} min ({done} of {len(seeds)})",
+                  flush=True)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
     parser.add_argument("--directory", default=os.path.join("out", "nas_evidence"),
-                        help="where the searches' projects go (default: out/nas_evidence)")
-    parser.add_argument("--out", default="NAS_EVIDENCE.md", help="markdown file to write")
+                        help="where the searches' projects and results go (default: out/nas_evidence)")
+    parser.add_argument("--out", help=f"Markdown file whose '{SECTION}' section is (re)written (default: "
+                                      "BENCHMARKS.md; with --quick, DIRECTORY/evidence_quick.md)")
     parser.add_argument("--quick", action="store_true", help="tiny budgets (a smoke run, not evidence)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="start the searches afresh (by default an interrupted run resumes)")
+                        help="start afresh (by default finished seeds are kept and an interrupted one resumes)")
+    parser.add_argument("--jobs", type=int, default=0,
+                        help="seeds run in parallel processes (default: one per CPU core, at most one per seed)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="write the Markdown from DIRECTORY/results.json without training anything")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)   # one seed, no Markdown
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
+    out = args.out or (os.path.join(args.directory, "evidence_quick.md") if args.quick else "BENCHMARKS.md")
     budget = QUICK if args.quick else Budget()
-    os.makedirs(args.directory, exist_ok=True)
-    start = time.time()
-    rows = []
-    for seed in args.seeds:
-        seed_rows = run_seed(seed, budget, args.directory, verbose=args.verbose, overwrite=args.overwrite)
-        rows += seed_rows
-        with open(os.path.join(args.directory, "results.json"), "w") as f:   # kept after every seed
-            json.dump({"budget": budget.__dict__, "rows": rows}, f, indent=1, default=str)
-        for r in seed_rows:
-            print(f"seed {seed}: {r['method']:<45} test {r['test_accuracy']:.4f}  SRAM "
+    if args.worker:
+        for seed in args.seeds:
+            _run_and_save(seed, budget, args.directory, args.verbose, args.overwrite)
+        return 0
+    if args.render_only:
+        saved = _load_results(args.directory)
+        budget = _budget_from(saved["budget"])
+        rows, seconds, command = saved["rows"], saved.get("seconds"), saved.get("command", "python -m tuner.evidence")
+    else:
+        command = "python -m tuner.evidence --overwrite" + (" --quick" if args.quick else "") + \
+            (f" --seeds {' '.join(map(str, args.seeds))}" if args.seeds != list(DEFAULT_SEEDS) else "")
+        os.makedirs(args.directory, exist_ok=True)
+        if args.overwrite:
+            for seed in args.seeds:
+                if os.path.exists(_seed_file(args.directory, seed)):
+                    os.remove(_seed_file(args.directory, seed))
+        todo = [s for s in args.seeds if _finished_seed(args.directory, s, budget) is None]
+        jobs = args.jobs or min(len(todo), os.cpu_count() or 1)
+        start = time.time()
+        if jobs > 1 and len(todo) > 1:
+            common = ["--directory", args.directory, "--verbose", str(args.verbose)] + \
+                (["--quick"] if args.quick else []) + (["--overwrite"] if args.overwrite else [])
+            _run_in_workers(todo, jobs, common, args.directory)
+        else:
+            for seed in todo:
+                print(f"seed {seed}: started", flush=True)
+                _run_and_save(seed, budget, args.directory, args.verbose, args.overwrite)
+        rows = [r for s in args.seeds for r in _finished_seed(args.directory, s, budget)["rows"]]
+        seconds = time.time() - start
+        with open(os.path.join(args.directory, "results.json"), "w") as f:
+            json.dump({"budget": asdict(budget), "rows": rows, "seconds": seconds, "command": command}, f,
+                      indent=1, default=str)
+        for r in rows:
+            print(f"seed {r['seed']}: {r['method']:<45} test {r['test_accuracy']:.4f}  SRAM "
                   f"{r['peak_sram_bytes'] / 1024:.1f} KB  flash {r['flash_bytes'] / 1024:.1f} KB  "
                   f"{r['macs'] / 1e6:.2f} MMACs", flush=True)
-    command = "python -m tuner.evidence" + (" --quick" if args.quick else "") + \
-        (f" --seeds {' '.join(map(str, args.seeds))}" if args.seeds != [0, 1, 2] else "")
-    text = render_markdown(rows, budget, time.time() - start, command)
-    with open(args.out, "w") as f:
-        f.write(text)
+    text = render_markdown(rows, budget, seconds, command)
+    put_section(out, SECTION, text, command)
     print(text)
+    print(f"wrote the '{SECTION}' section of {out}")
     return 0
 
 
