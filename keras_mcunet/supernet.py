@@ -332,8 +332,7 @@ class Supernet(keras.Model):
         With `distill` (in-place distillation, as BigNAS and OFA), the first subnet (the largest) learns from
         the labels and the others from its softened predictions, which carry more signal than one-hot labels
         and pull the shared weights towards one consistent function."""
-        key = ("distill", distill)
-        if self._state.train_step is not None and self._state.train_step[0] == key:
+        if self._state.train_step is not None and self._state.train_step[0] == distill:
             return self._state.train_step[1]
         hard = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
         soft = keras.losses.CategoricalCrossentropy(from_logits=True, reduction="none")
@@ -346,11 +345,14 @@ class Supernet(keras.Model):
                     loss = tf.nn.compute_average_loss(target_of_logits(logits))
                 return logits, loss, tape.gradient(loss, variables)
 
-            teacher_logits, first_loss, first_grads = pass_of(0, lambda logits: hard(y, logits))
+            def labels(logits):
+                return hard(y, logits)
+
+            teacher_logits, first_loss, first_grads = pass_of(0, labels)
             teacher = tf.stop_gradient(tf.nn.softmax(teacher_logits))
+            target = (lambda logits: soft(teacher, logits)) if distill else labels
 
             def one_subnet(i, total, grads):
-                target = (lambda logits: soft(teacher, logits)) if distill else (lambda logits: hard(y, logits))
                 _, loss, new = pass_of(i, target)
                 return i + 1, total + loss, [g if n is None else g + n for g, n in zip(grads, new)]
 
@@ -366,7 +368,7 @@ class Supernet(keras.Model):
             losses = self._strategy.run(replica_step, args=(x, y, codes))
             return self._strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
-        self._state.train_step = (key, step)
+        self._state.train_step = (distill, step)
         return step
 
     def _sandwich(self, rng: random.Random, num_random: int) -> np.ndarray:

@@ -28,7 +28,6 @@ one per core); each finished seed is kept in DIRECTORY/seedN.json, so an interru
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -44,6 +43,7 @@ from keras_mcunet.search_space import ArchConfig, SearchSpace
 from tinyengine_tflite.markdown_sections import put_section
 
 from .limits import Limits, profile_arch
+from .project_files import read_json, write_json
 
 MOBILENETV2 = dict(stage_channels=(24, 32, 64, 96, 160, 320), stage_strides=(2, 2, 2, 1, 2, 1),
                    depths=(2, 3, 4, 3, 3, 1), kernel=3, expand=6)
@@ -143,7 +143,7 @@ def run_seed(seed: int, budget: Budget, directory: str, verbose: int = 0, overwr
     from . import EvolutionOracle, TinyNASTuner
     from .distributed import restore_supernet
     from .finetune import finetune_subnet, train_classifier
-    from .project_files import BEST_ARCH, SUPERNET_DIR, read_json
+    from .project_files import BEST_ARCH, SUPERNET_DIR
     from .search_data import calibration_inputs
 
     keras.utils.set_random_seed(seed)
@@ -317,8 +317,7 @@ def _load_results(directory: str) -> dict:
     path = os.path.join(directory, "results.json")
     if not os.path.exists(path):
         raise SystemExit(f"--render-only: no {path} (run the evidence first)")
-    with open(path) as f:
-        return json.load(f)
+    return read_json(path)
 
 
 def _budget_from(saved: dict) -> Budget:
@@ -335,8 +334,7 @@ def _finished_seed(directory: str, seed: int, budget: Budget) -> dict | None:
     path = _seed_file(directory, seed)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        saved = json.load(f)
+    saved = read_json(path)
     if _budget_from(saved["budget"]) != budget:
         raise SystemExit(f"{path} was made with another budget; pass --overwrite to start afresh")
     return saved
@@ -345,9 +343,7 @@ def _finished_seed(directory: str, seed: int, budget: Budget) -> dict | None:
 def _run_and_save(seed: int, budget: Budget, directory: str, verbose: int, overwrite: bool) -> None:
     start = time.time()
     rows = run_seed(seed, budget, directory, verbose=verbose, overwrite=overwrite)
-    with open(_seed_file(directory, seed), "w") as f:
-        json.dump({"budget": asdict(budget), "rows": rows, "seconds": time.time() - start}, f, indent=1,
-                  default=str)
+    write_json(_seed_file(directory, seed), {"budget": asdict(budget), "rows": rows, "seconds": time.time() - start})
 
 
 def _run_in_workers(seeds: list[int], jobs: int, argv_common: list[str], directory: str) -> None:
@@ -427,9 +423,8 @@ def main(argv=None) -> int:
                 _run_and_save(seed, budget, args.directory, args.verbose, args.overwrite)
         rows = [r for s in args.seeds for r in _finished_seed(args.directory, s, budget)["rows"]]
         seconds = time.time() - start
-        with open(os.path.join(args.directory, "results.json"), "w") as f:
-            json.dump({"budget": asdict(budget), "rows": rows, "seconds": seconds, "command": command}, f,
-                      indent=1, default=str)
+        write_json(os.path.join(args.directory, "results.json"),
+                   {"budget": asdict(budget), "rows": rows, "seconds": seconds, "command": command})
         for r in rows:
             print(f"seed {r['seed']}: {r['method']:<45} test {r['test_accuracy']:.4f}  SRAM "
                   f"{r['peak_sram_bytes'] / 1024:.1f} KB  flash {r['flash_bytes'] / 1024:.1f} KB  "

@@ -4,7 +4,6 @@ after each epoch; tf_keras' BackupAndRestore would refuse OneDeviceStrategy). Tr
 best validation accuracy, the starting weights included, so fine-tuning never returns worse than it started."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -13,6 +12,8 @@ from keras_mcunet._tf import keras, tf
 from keras_mcunet.data import as_dataset, known_length
 from keras_mcunet.model_builder import build_model
 from keras_mcunet.search_space import ArchConfig
+
+from .project_files import read_json, write_json
 
 
 def compile_classifier(model: keras.Model, learning_rate) -> keras.Model:
@@ -62,8 +63,7 @@ class BestEpoch(keras.callbacks.Callback):
         self._net, self._directory = model, directory
         self.best, self.epoch, self._weights = None, None, None
         if directory and os.path.exists(os.path.join(directory, self.SCORE)):
-            with open(os.path.join(directory, self.SCORE)) as f:
-                saved = json.load(f)
+            saved = read_json(os.path.join(directory, self.SCORE))
             with np.load(os.path.join(directory, self.WEIGHTS)) as arrays:
                 self._weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
             self.best, self.epoch = saved["val_accuracy"], saved["epoch"]
@@ -78,8 +78,7 @@ class BestEpoch(keras.callbacks.Callback):
             tmp = os.path.join(self._directory, "best_weights.tmp.npz")
             np.savez(tmp, *self._weights)
             os.replace(tmp, os.path.join(self._directory, self.WEIGHTS))     # weights first, then the score
-            with open(os.path.join(self._directory, self.SCORE), "w") as f:
-                json.dump({"epoch": epoch, "val_accuracy": self.best}, f)
+            write_json(os.path.join(self._directory, self.SCORE), {"epoch": epoch, "val_accuracy": self.best})
 
     def on_epoch_end(self, epoch, logs=None):
         self.offer(epoch + 1, (logs or {})["val_accuracy"])
@@ -110,7 +109,7 @@ def train_classifier(model: keras.Model, train_data, validation_data, *, epochs:
         model.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, validation_data=val_ds,
                   callbacks=[best] + callbacks, verbose=verbose)
     best.restore()
-    return float(model.evaluate(val_ds, verbose=0)[1])
+    return best.best if best.best is not None else float(model.evaluate(val_ds, verbose=0)[1])
 
 
 def finetune_subnet(supernet, arch: ArchConfig, train_data, validation_data, calibration_data, *, epochs: int,
