@@ -1,13 +1,13 @@
-"""The NAS evidence harness (tuner.evidence): the scaled MobileNetV2 baseline, the summary, and (slow) a real
-quick run of all four methods."""
+"""The NAS evidence harness (benchmarks.tinynas_evidence): the scaled MobileNetV2 baseline, the summary, and (slow)
+a real quick run of all four methods."""
 import json
 
 import numpy as np
 import pytest
 
+from benchmarks.tinynas_evidence import (MBV2, OUTPUT, QUICK, RANDOM, EvidenceBudget, _compare, _summary, main,
+                                         mobilenetv2_arch, scaled_mobilenetv2)
 from keras_mcunet.profiler import profile
-from tuner.evidence import (MBV2, OUTPUT, QUICK, RANDOM, Budget, _compare, _summary, main, mobilenetv2_arch,
-                            scaled_mobilenetv2)
 
 
 def test_mobilenetv2_layout():
@@ -18,7 +18,7 @@ def test_mobilenetv2_layout():
 
 
 def test_scaled_mobilenetv2_is_the_largest_that_fits():
-    budget = Budget(sram_limit=24 * 1024, flash_limit=1024 * 1024, width_mults=(0.2, 0.3, 0.5),
+    budget = EvidenceBudget(sram_limit=24 * 1024, flash_limit=1024 * 1024, width_mults=(0.2, 0.3, 0.5),
                     resolutions=(24, 32, 48))
     chosen = scaled_mobilenetv2(budget, 10, 1)
     p = profile(chosen)
@@ -29,7 +29,7 @@ def test_scaled_mobilenetv2_is_the_largest_that_fits():
             if q.peak_sram_bytes <= budget.sram_limit and q.flash_bytes <= budget.flash_limit:
                 assert q.macs <= p.macs
     with pytest.raises(ValueError, match="no MobileNetV2 of the grid fits"):
-        scaled_mobilenetv2(Budget(sram_limit=1024), 10, 1)
+        scaled_mobilenetv2(EvidenceBudget(sram_limit=1024), 10, 1)
 
 
 def test_summary_means_over_seeds():
@@ -63,8 +63,8 @@ def test_render_only_writes_the_benchmarks_section(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
     rows = _rows({0: {OUTPUT: 0.97, f"{MBV2} w0.2-r24 (from scratch)": 0.95, RANDOM: 0.96}})
-    (runs / "results.json").write_text(json.dumps({"budget": Budget().__dict__, "rows": rows, "seconds": 120.0,
-                                                   "command": "python -m tuner.evidence --overwrite"}))
+    (runs / "results.json").write_text(json.dumps({"budget": EvidenceBudget().__dict__, "rows": rows, "seconds": 120.0,
+                                                   "command": "python -m benchmarks.tinynas_evidence --overwrite"}))
     report = tmp_path / "BENCHMARKS.md"
     report.write_text("# Benchmarks\n\ncompiler numbers\n")
     for _ in range(2):      # rewriting replaces the section, it does not add a second one
@@ -82,7 +82,7 @@ def test_render_only_writes_the_benchmarks_section(tmp_path):
 def test_finished_seeds_are_kept_and_rendered_without_training(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
-    budget = dict(Budget().__dict__, scratch_learning_rates=[0.001])   # a key of an older budget is ignored
+    budget = dict(EvidenceBudget().__dict__, scratch_learning_rates=[0.001])   # a key of an older budget is ignored
     for seed in (0, 1):
         rows = _rows({seed: {OUTPUT: 0.97, RANDOM: 0.95 + seed / 100}})
         (runs / f"seed{seed}.json").write_text(json.dumps({"budget": budget, "rows": rows, "seconds": 60.0}))

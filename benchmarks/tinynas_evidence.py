@@ -19,11 +19,13 @@ search nor the fine-tuning saw (the search's fitness uses the validation split).
 searches) give a mean, a spread and per-seed wins. Seeds run in parallel worker processes (--jobs, by default
 one per core); each finished seed is kept in DIRECTORY/seedN.json, so an interrupted run continues.
 
-    python -m tuner.evidence --overwrite         # the committed numbers: the tinynas-evidence section of
-                                                 # BENCHMARKS.md (6 seeds, about 35 min on 2 cores)
-    python -m tuner.evidence --render-only       # rewrite that section from out/nas_evidence/results.json
-    python -m tuner.evidence --quick             # a smoke run, not evidence (a few minutes), into
-                                                 # out/nas_evidence/evidence_quick.md
+    python -m benchmarks.tinynas_evidence --overwrite    # the committed numbers: the tinynas-evidence section
+                                                         # of BENCHMARKS.md (6 seeds, about 35 min on 2 cores)
+    python -m benchmarks.tinynas_evidence --render-only  # rewrite that section from out/nas_evidence/results.json
+    python -m benchmarks.tinynas_evidence --quick        # a smoke run, not evidence (a few minutes), into
+                                                         # out/nas_evidence/evidence_quick.md
+
+Run it from the repository root: benchmarks/ is not part of the installed packages.
 """
 from __future__ import annotations
 
@@ -34,16 +36,19 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
-from keras_mcunet._tf import keras, tf
-from keras_mcunet.search_space import ArchConfig, SearchSpace
-
+import tuner  # noqa: F401  (selects Keras 2 before tf_keras is imported)
+import tf_keras as keras
+from keras_mcunet import ArchConfig, SearchSpace
 from tinyengine_tflite.markdown_sections import put_section
+from tuner import Limits, profile_arch
+from tuner.project_files import read_json, write_json
+from tuner.search_data import resize_data
 
-from .limits import Limits, profile_arch
-from .project_files import read_json, write_json
+REPO = Path(__file__).resolve().parents[1]
 
 MOBILENETV2 = dict(stage_channels=(24, 32, 64, 96, 160, 320), stage_strides=(2, 2, 2, 1, 2, 1),
                    depths=(2, 3, 4, 3, 3, 1), kernel=3, expand=6)
@@ -62,7 +67,9 @@ def _key(method: str) -> str:
 
 
 @dataclass(frozen=True)
-class Budget:
+class EvidenceBudget:
+    """The experiment's memory limits, (W, R) grid, search effort and training recipe, the same for every
+    method."""
     sram_limit: int = 12 * 1024
     flash_limit: int = 200 * 1024
     width_mults: tuple = (0.2, 0.3, 0.4, 0.5)
@@ -80,7 +87,7 @@ class Budget:
 
 
 DEFAULT_SEEDS = (0, 1, 2, 3, 4, 5)
-QUICK = Budget(space_samples=60, supernet_epochs=2, population_size=6, generations=1, finetune_epochs=2,
+QUICK = EvidenceBudget(space_samples=60, supernet_epochs=2, population_size=6, generations=1, finetune_epochs=2,
                width_mults=(0.2, 0.3), resolutions=(24, 32))
 
 
@@ -109,7 +116,7 @@ def mobilenetv2_arch(width_mult: float, resolution: int, num_classes: int, in_ch
                       num_classes=num_classes, stage_channels=m["stage_channels"], stage_strides=m["stage_strides"])
 
 
-def scaled_mobilenetv2(budget: Budget, num_classes: int, in_channels: int) -> ArchConfig:
+def scaled_mobilenetv2(budget: EvidenceBudget, num_classes: int, in_channels: int) -> ArchConfig:
     """The (W, R) of the grid whose MobileNetV2 fits the limits with the most MACs."""
     limits = Limits(budget.sram_limit, budget.flash_limit)
     fitting = [a for a in (mobilenetv2_arch(w, r, num_classes, in_channels)
@@ -119,12 +126,8 @@ def scaled_mobilenetv2(budget: Budget, num_classes: int, in_channels: int) -> Ar
     return max(fitting, key=lambda a: (profile_arch(a).macs, a.resolution))
 
 
-def _resize(x, resolution):
-    return tf.image.resize(x, (resolution, resolution)).numpy()
-
-
 def _test_accuracy(model, test, resolution) -> float:
-    return float(model.evaluate(_resize(test[0], resolution), test[1], verbose=0)[1])
+    return float(model.evaluate(*resize_data(test, resolution), verbose=0)[1])
 
 
 def _row(name, arch, accuracy, val_accuracy=None, supernet_accuracy=None):
@@ -135,16 +138,15 @@ def _row(name, arch, accuracy, val_accuracy=None, supernet_accuracy=None):
             "arch": arch.to_dict()}
 
 
-def run_seed(seed: int, budget: Budget, directory: str, verbose: int = 0, overwrite: bool = False) -> list[dict]:
+def run_seed(seed: int, budget: EvidenceBudget, directory: str, verbose: int = 0,
+             overwrite: bool = False) -> list[dict]:
     """All four methods for one seed; returns one row per method."""
     import keras_mcunet as km
-    from keras_mcunet.supernet import Supernet
-
-    from . import EvolutionOracle, TinyNASTuner
-    from .distributed import restore_supernet
-    from .finetune import finetune_subnet, train_classifier
-    from .project_files import BEST_ARCH, SUPERNET_DIR
-    from .search_data import calibration_inputs
+    from tuner import EvolutionOracle, TinyNASTuner
+    from tuner.distributed import restore_supernet
+    from tuner.finetune import finetune_subnet, train_classifier
+    from tuner.project_files import BEST_ARCH, BEST_MODEL_INFO, SUPERNET_DIR
+    from tuner.search_data import calibration_inputs
 
     keras.utils.set_random_seed(seed)
     train, val, test = digits_splits(seed)
@@ -163,7 +165,7 @@ def run_seed(seed: int, budget: Budget, directory: str, verbose: int = 0, overwr
                       finetune_learning_rate=budget.finetune_learning_rate, overwrite=overwrite, **common)
     best = read_json(os.path.join(directory, project, BEST_ARCH))
     arch = ArchConfig.from_dict(best["arch"])
-    info = read_json(os.path.join(directory, project, "best_model.json"))
+    info = read_json(os.path.join(directory, project, BEST_MODEL_INFO))
     rows.append(_row(OUTPUT, arch,
                      _test_accuracy(model, test, arch.resolution), info["val_accuracy"],
                      best["supernet_val_accuracy"]))
@@ -171,9 +173,9 @@ def run_seed(seed: int, budget: Budget, directory: str, verbose: int = 0, overwr
 
     # Random search on the same supernet with the same number of candidates.
     sub_space = space.subspace(width_mult=arch.width_mult, resolution=r)
-    supernet = Supernet(sub_space, seed=seed)
+    supernet = km.Supernet(sub_space, seed=seed)
     restore_supernet(supernet, os.path.join(directory, project, SUPERNET_DIR))
-    train_r, val_r = (_resize(train[0], r), train[1]), (_resize(val[0], r), val[1])
+    train_r, val_r = resize_data(train, r), resize_data(val, r)
     calib = calibration_inputs(train_r, budget.calibration_batches * budget.batch_size, seed)
     trials = budget.population_size * (budget.generations + 1)
     oracle = EvolutionOracle(sub_space, budget.sram_limit, budget.flash_limit, population_size=trials,
@@ -200,10 +202,9 @@ def run_seed(seed: int, budget: Budget, directory: str, verbose: int = 0, overwr
                     (f"{MBV2} w{mbv2.width_mult:g}-r{mbv2.resolution} (from scratch)", mbv2)):
         keras.utils.set_random_seed(seed)
         m = km.build_model(a)
-        val_acc = train_classifier(m, (_resize(train[0], a.resolution), train[1]),
-                                   (_resize(val[0], a.resolution), val[1]), epochs=epochs,
-                                   learning_rate=budget.scratch_learning_rate, batch_size=budget.batch_size,
-                                   seed=seed, verbose=verbose)
+        val_acc = train_classifier(m, resize_data(train, a.resolution), resize_data(val, a.resolution),
+                                   epochs=epochs, learning_rate=budget.scratch_learning_rate,
+                                   batch_size=budget.batch_size, seed=seed, verbose=verbose)
         rows.append(_row(name, a, _test_accuracy(m, test, a.resolution), val_acc))
     for row in rows:
         row["seed"] = seed
@@ -253,7 +254,7 @@ def _duration(seconds: float | None) -> str:
     return "time not recorded" if seconds is None else f"{seconds / 60:.1f} min"
 
 
-def render_markdown(rows: list[dict], budget: Budget, seconds: float | None, command: str) -> str:
+def render_markdown(rows: list[dict], budget: EvidenceBudget, seconds: float | None, command: str) -> str:
     summary = _summary(rows)
     trials = budget.population_size * (budget.generations + 1)
     lines = [
@@ -311,6 +312,7 @@ def render_markdown(rows: list[dict], budget: Budget, seconds: float | None, com
 
 
 SECTION = "tinynas-evidence"
+COMMAND = "python -m benchmarks.tinynas_evidence"
 
 
 def _load_results(directory: str) -> dict:
@@ -320,16 +322,16 @@ def _load_results(directory: str) -> dict:
     return read_json(path)
 
 
-def _budget_from(saved: dict) -> Budget:
-    known = {f.name for f in fields(Budget)}
-    return Budget(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known})
+def _budget_from(saved: dict) -> EvidenceBudget:
+    known = {f.name for f in fields(EvidenceBudget)}
+    return EvidenceBudget(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known})
 
 
 def _seed_file(directory: str, seed: int) -> str:
     return os.path.join(directory, f"seed{seed}.json")
 
 
-def _finished_seed(directory: str, seed: int, budget: Budget) -> dict | None:
+def _finished_seed(directory: str, seed: int, budget: EvidenceBudget) -> dict | None:
     """The saved result of `seed`, or None if it has not finished; a result of another budget is an error."""
     path = _seed_file(directory, seed)
     if not os.path.exists(path):
@@ -340,7 +342,7 @@ def _finished_seed(directory: str, seed: int, budget: Budget) -> dict | None:
     return saved
 
 
-def _run_and_save(seed: int, budget: Budget, directory: str, verbose: int, overwrite: bool) -> None:
+def _run_and_save(seed: int, budget: EvidenceBudget, directory: str, verbose: int, overwrite: bool) -> None:
     start = time.time()
     rows = run_seed(seed, budget, directory, verbose=verbose, overwrite=overwrite)
     write_json(_seed_file(directory, seed), {"budget": asdict(budget), "rows": rows, "seconds": time.time() - start})
@@ -350,13 +352,15 @@ def _run_in_workers(seeds: list[int], jobs: int, argv_common: list[str], directo
     """One process per seed, `jobs` at a time, each with cpu_count // jobs threads: these small models train
     faster on one thread per process than on several threads in one."""
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
-    env = dict(os.environ, TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads)
+    path = os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))   # benchmarks is not installed
+    env = dict(os.environ, TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads, OMP_NUM_THREADS=threads,
+               PYTHONPATH=path)
     pending, running, done = list(seeds), {}, 0
     while pending or running:
         while pending and len(running) < jobs:
             seed = pending.pop(0)
             log = open(os.path.join(directory, f"seed{seed}.log"), "w")
-            cmd = [sys.executable, "-m", "tuner.evidence", "--worker", "--seeds", str(seed)] + argv_common
+            cmd = [sys.executable, "-m", "benchmarks.tinynas_evidence", "--worker", "--seeds", str(seed)] + argv_common
             running[seed] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log, time.time())
             print(f"seed {seed}: started (log {log.name})", flush=True)
         time.sleep(2)
@@ -393,7 +397,7 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
     out = args.out or (os.path.join(args.directory, "evidence_quick.md") if args.quick else "BENCHMARKS.md")
-    budget = QUICK if args.quick else Budget()
+    budget = QUICK if args.quick else EvidenceBudget()
     if args.worker:
         for seed in args.seeds:
             _run_and_save(seed, budget, args.directory, args.verbose, args.overwrite)
@@ -401,9 +405,9 @@ def main(argv=None) -> int:
     if args.render_only:
         saved = _load_results(args.directory)
         budget = _budget_from(saved["budget"])
-        rows, seconds, command = saved["rows"], saved.get("seconds"), saved.get("command", "python -m tuner.evidence")
+        rows, seconds, command = saved["rows"], saved.get("seconds"), saved.get("command", COMMAND)
     else:
-        command = "python -m tuner.evidence --overwrite" + (" --quick" if args.quick else "") + \
+        command = f"{COMMAND} --overwrite" + (" --quick" if args.quick else "") + \
             (f" --seeds {' '.join(map(str, args.seeds))}" if args.seeds != list(DEFAULT_SEEDS) else "")
         os.makedirs(args.directory, exist_ok=True)
         if args.overwrite:
