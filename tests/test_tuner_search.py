@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import keras_mcunet as km
-from keras_mcunet._tf import tf
+from keras_mcunet._tf import keras, tf
 from keras_mcunet.profiler import profile
 from tuner import NoFeasibleSpaceError
 
@@ -168,9 +168,12 @@ def test_training_keeps_its_best_epoch_even_the_starting_weights(tmp_path):
                            stage_channels=(24,), stage_strides=(2,), stage_depths=((1,),))
     (x, y), (xv, yv) = _digits()
     train, val = (x, y), (xv[:128], yv[:128])
+    # Seeded, and at a rate that trains this net on every seed tried (0.89-0.97 after 5 epochs on seeds 0-7;
+    # at 1e-2 some seeds stay near chance because the BN statistics lag), so the premise holds by construction.
+    keras.utils.set_random_seed(0)
     model = km.build_model(space.max_arch())
-    good = train_classifier(model, train, val, epochs=5, learning_rate=1e-2, batch_size=32, verbose=0)
-    assert good > 0.2                                         # chance is 0.1
+    good = train_classifier(model, train, val, epochs=5, learning_rate=3e-2, batch_size=32, verbose=0)
+    assert good > 0.5                                         # chance is 0.1
     start = [w.copy() for w in model.get_weights()]
     # A learning rate that wrecks the weights: the result is the starting point, not the wreck.
     again = train_classifier(model, train, val, epochs=2, learning_rate=50.0, batch_size=32,
