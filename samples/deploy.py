@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from tinyengine_tflite.cortexm import STARTUP_PATH  # one startup file for all firmware
+from tinyengine_tflite.firmware_build import STARTUP_PATH  # one startup file for all firmware
 
 DEPLOY_C_DIR = Path(__file__).resolve().parent / "deploy_c"
 COMMON_C = ("classify.c", "classify.h", "app_host.c", "app_host.h", "app_firmware.c", "app_firmware.h")
@@ -317,7 +317,7 @@ def write_deploy_folder(model, out_dir, app: AppC, sample_file, part=DEFAULT_PAR
     (out / "sample_input.h").write_text(f"/* {comment} Do not edit. */\n{sample_h}")
     (out / "sample_input.c").write_text(f"/* {comment} Do not edit: the sample input {sample_name}. */\n{sample_c}")
 
-    model_srcs = ["model.c"] + sorted(f for f in report.files if f.startswith("te_") and f.endswith(".c"))
+    model_srcs = [f for f in report.files if f.endswith(".c")]   # model.c, model_weights.c, the kernels
     app_srcs = sorted({f for f in written if f.endswith(".c")} - {"main.c", "firmware.c"}) + \
         ["classify.c", "app_config.c"]
     values = {"TITLE": app.title, "TASK": app.task, "PART": part.name, "SRAM_BYTES": part.sram_bytes,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import enum
 import os
 import shutil
 import tempfile
@@ -13,8 +14,18 @@ from .compiler import compile_model
 from .layers import IOSpec
 from .lower import check_reference
 from .reader import load_model_bytes
+from .signatures import Signature, read_signatures
 
 _DTYPES = {"int8": np.int8, "float32": np.float32}
+
+
+class OpResolverType(enum.Enum):
+    """tf.lite.experimental.OpResolverType's members, so that `from tinyengine_tflite import Interpreter,
+    OpResolverType` replaces TFLite's import. Every resolver runs the same generated C (see Interpreter)."""
+    AUTO = 0
+    BUILTIN = 1
+    BUILTIN_REF = 2
+    BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
 
 
 def _details(spec: IOSpec) -> dict:
@@ -33,21 +44,44 @@ def _details(spec: IOSpec) -> dict:
     }
 
 
+def _check_options(num_threads, op_resolver_type, experimental: dict) -> None:
+    """tf.lite.Interpreter's checks of its keyword arguments, with its messages."""
+    if num_threads is not None:
+        if not isinstance(num_threads, int):
+            raise ValueError("type of num_threads should be int")
+        if num_threads < 1:
+            raise ValueError("num_threads should >= 1")
+    if not (isinstance(op_resolver_type, enum.Enum) and op_resolver_type.name in OpResolverType.__members__):
+        raise ValueError(f"Unrecognized passed in op resolver type: {op_resolver_type}")
+    unknown = sorted(k for k in experimental if not k.startswith("experimental_"))
+    if unknown:
+        raise TypeError(f"Interpreter.__init__() got an unexpected keyword argument {unknown[0]!r}")
+
+
 class Interpreter:
     """tf.lite.Interpreter's interface over tinyengine_tflite's generated C.
 
+    The model is `model_path` (str, bytes or os.PathLike) or `model_content` (the flatbuffer bytes).
     `reference` picks the reference kernels the outputs equal byte for byte: "litert" (LiteRT's reference
     kernels, the default) or "tflm" (TensorFlow Lite Micro); they differ on FULLY_CONNECTED, MUL and LOGISTIC.
-    Extra keyword arguments that tf.lite.Interpreter takes (num_threads, experimental_delegates,
-    experimental_op_resolver_type, ...) are accepted and ignored: the generated code has one execution path."""
+    tf.lite.Interpreter's other keyword arguments are checked as it checks them (num_threads an int >= 1,
+    experimental_op_resolver_type an OpResolverType; LiteRT's further experimental_* options are accepted) and
+    otherwise have no effect: the generated code has one execution path, with no delegates and no threads, and
+    keeps only the model's inputs and outputs (experimental_preserve_all_tensors cannot keep the others)."""
 
-    def __init__(self, model_path=None, model_content=None, *, reference: str = "litert", **_ignored):
+    def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
+                 experimental_op_resolver_type=OpResolverType.AUTO, experimental_preserve_all_tensors=False,
+                 experimental_disable_delegate_clustering=False, experimental_default_delegate_latest_features=False,
+                 *, reference: str = "litert", **experimental):
         if (model_path is None) == (model_content is None):
             raise ValueError("Exactly one of model_path and model_content must be given")
+        _check_options(num_threads, experimental_op_resolver_type, experimental)
         self._reference = check_reference(reference)
-        self._bytes, _ = load_model_bytes(model_content if model_content is not None else model_path)
-        self._model, self._sched = compile_model(model_content if model_content is not None else model_path,
+        model = model_content if model_content is not None else os.fsdecode(model_path)
+        self._bytes, name = load_model_bytes(model)
+        self._model, self._sched = compile_model(self._bytes if model_content is not None else model,
                                                  reference=reference)
+        self._signatures = {s.key: s for s in read_signatures(self._bytes, name)}
         self._lib = None
         self._lib_copy = None
         self._inputs = {s.tensor_index: s for s in self._model.inputs}
@@ -149,7 +183,32 @@ class Interpreter:
     def invoke(self):
         if self._lib is None:
             raise RuntimeError("Invoke called on model that is not ready.")
-        self._lib.te_host_invoke(*self._invoke_args)
+        status = self._lib.te_host_invoke(*self._invoke_args)
+        if status != 0:
+            raise RuntimeError(f"model_invoke() returned status {status} (see model_status in the generated model.h)")
+
+    def reset_all_variables(self):
+        """TFLite resets the model's variable tensors (the state of stateful operators) to their initial values.
+        The engine compiles no variable tensors (models with state are refused at conversion): a model's result
+        depends on its inputs alone, so there is nothing to reset. Returns None, as TFLite does."""
+        return None
+
+    # --- SignatureDefs ---------------------------------------------------------------------------------
+    def get_signature_list(self):
+        """{signature key: {"inputs": [names], "outputs": [names]}}; {} when the model has no SignatureDef."""
+        return {k: {"inputs": list(s.inputs), "outputs": list(s.outputs)} for k, s in self._signatures.items()}
+
+    def get_signature_runner(self, signature_key=None):
+        """A callable that runs SignatureDef `signature_key` (None: the model's only one) with keyword inputs and
+        returns {output name: array}, as tf.lite.Interpreter's."""
+        if signature_key is None:
+            if len(self._signatures) != 1:
+                raise ValueError(f"SignatureDef signature_key is None and model has {len(self._signatures)} "
+                                 "Signatures. None is only allowed when the model has 1 SignatureDef")
+            signature_key = next(iter(self._signatures))
+        if signature_key not in self._signatures:
+            raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
+        return SignatureRunner(self, self._signatures[signature_key])
 
     def get_tensor(self, tensor_index, subgraph_index=0):
         if self._lib is None:
@@ -172,3 +231,39 @@ class Interpreter:
 
     def tensor(self, tensor_index):
         return lambda: self.get_tensor(tensor_index)
+
+
+class SignatureRunner:
+    """tf.lite's SignatureRunner: runs one SignatureDef of an Interpreter, inputs and outputs by name."""
+
+    def __init__(self, interpreter: Interpreter, signature: Signature):
+        for kind, names, known in (("input", signature.inputs, interpreter._inputs),
+                                   ("output", signature.outputs, interpreter._outputs)):
+            for name, index in names.items():
+                if index not in known:
+                    raise ValueError(f"SignatureDef {signature.key!r}: {kind} {name!r} is tensor {index}, which is "
+                                     f"not a model {kind} (the generated code keeps only the model's inputs and "
+                                     "outputs)")
+        self._interpreter = interpreter
+        self._signature = signature
+
+    def __call__(self, **kwargs):
+        inputs = self._signature.inputs
+        if len(kwargs) != len(inputs):
+            raise ValueError("Invalid number of inputs provided for running a SignatureDef, expected "
+                             f"{len(inputs)} vs provided {len(kwargs)}")
+        for name in kwargs:
+            if name not in inputs:
+                raise ValueError(f"Invalid Input name ({name}) for SignatureDef")
+        it = self._interpreter
+        it.allocate_tensors()
+        for name, value in kwargs.items():
+            it.set_tensor(inputs[name], value)
+        it.invoke()
+        return {name: it.get_tensor(index) for name, index in self._signature.outputs.items()}
+
+    def get_input_details(self):
+        return {name: _details(self._interpreter._inputs[i]) for name, i in self._signature.inputs.items()}
+
+    def get_output_details(self):
+        return {name: _details(self._interpreter._outputs[i]) for name, i in self._signature.outputs.items()}
