@@ -11,8 +11,26 @@ SHARED = REPO.parent / "shared"
 SUITE_DIR = SHARED / "models"
 
 
+def shared_missing(folder: str) -> str | None:
+    """Why tests of ../shared/`folder` (models: the suite of real models, data: the samples' real inputs) are
+    skipped, or None when the folder has files."""
+    path = SHARED / folder
+    if path.is_dir() and any(path.iterdir()):
+        return None
+    return f"../shared/{folder} not found: {path} is missing or empty (put the shared folder next to the repository)"
+
+
 def suite_models() -> list[Path]:
     return sorted(SUITE_DIR.glob("*.tflite"))
+
+
+def suite_params(slow=()) -> list:
+    """The suite's models as pytest parameters (id: the file's stem; those named in `slow` marked slow), or, when
+    ../shared/models is missing, one parameter that is skipped with that reason."""
+    import pytest
+    if shared_missing("models"):
+        return [pytest.param(None, id="no-suite", marks=pytest.mark.skip(reason=shared_missing("models")))]
+    return [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem in slow else []) for p in suite_models()]
 
 
 def random_inputs(details: list[dict], seed: int) -> list[np.ndarray]:

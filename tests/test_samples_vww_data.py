@@ -159,9 +159,9 @@ def _c_read(lib, path, resolution, channels, scale, zero_point):
 @pytest.mark.parametrize("resolution,channels,scale,zero_point", [
     ((96, 96), 1, 1 / 255, -128), ((96, 96), 3, 1 / 255, -128), ((80, 64), 3, 0.0123, 5), ((128, 150), 1, 0.004, -3)])
 def test_c_bmp_reader_matches_python_on_person_bmp(bmp_lib, resolution, channels, scale, zero_point):
+    py_out = quantize_int8(load_image(PERSON_BMP, resolution, channels), scale, zero_point)
     status, c_out = _c_read(bmp_lib, PERSON_BMP, resolution, channels, scale, zero_point)
     assert status == BMP_STATUS["ok"]
-    py_out = quantize_int8(load_image(PERSON_BMP, resolution, channels), scale, zero_point)
     assert np.array_equal(c_out, py_out)
     assert len(np.unique(c_out)) > 20  # a real photo made it through
     data = PERSON_BMP.read_bytes()

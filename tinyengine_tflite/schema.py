@@ -1,5 +1,6 @@
-"""The TFLite flatbuffer schema: the generated Python bindings that tflite-micro ships."""
-from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb  # noqa: F401
+"""The TFLite flatbuffer schema: the generated Python bindings (third_party/schema_py_generated.py, the copy that
+tflite-micro ships), which need only the flatbuffers package."""
+from .third_party import schema_py_generated as fb  # noqa: F401
 
 
 def _enum_names(enum_cls):

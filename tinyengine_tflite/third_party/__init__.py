@@ -1,0 +1,1 @@
+"""Code this project ships but did not write (see README.md here)."""
