@@ -11,4 +11,5 @@ if [ -n "$missing" ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
+# '.[test]': every extra ([all]: nas, bench, samples) and the test tools.
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
