@@ -1,7 +1,9 @@
-"""The benchmark harness (tinyengine_tflite.bench / tflm_baseline / cortexm / memplot) on two small models:
-TFLM's hello_world (suite) and a small generated MobileNet-style conv model."""
+"""The benchmark harness (tinyengine_tflite.bench / measure / bench_targets / bench_markdown / tflm_baseline /
+firmware_build / cortexm / memplot) on two small models: TFLM's hello_world (suite) and a small generated
+MobileNet-style conv model."""
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,7 +63,7 @@ def test_arena_bisection_finds_smallest(which, conv_model):
 
 
 def test_tflm_allocations_and_live_bytes(conv_model):
-    from tinyengine_tflite.tflm_baseline import smallest_arena, tflm_allocations, tflm_live_bytes
+    from tinyengine_tflite.tflm_baseline import smallest_arena, tflm_allocations, tflm_live_bytes, tflm_plan
     buf = conv_model.read_bytes()
     n = smallest_arena(buf).arena_bytes
     a = tflm_allocations(buf, n)
@@ -70,6 +72,23 @@ def test_tflm_allocations_and_live_bytes(conv_model):
     assert ops == op_names(buf)
     # TFLM's planned (head) part holds at least the activations live at any one operator.
     assert a.head >= max(live) > 0
+    # The planner's greedy-by-size placement with TFLM's 16-byte alignment reproduces TFLM's head here.
+    p = tflm_plan(buf)
+    assert p.plan.arena_bytes == a.head and all(off % 16 == 0 for off in p.plan.offsets)
+
+
+@pytest.mark.parametrize("name, peak, total", [("mcunet_vww_tinyengine", 161472, 1337264),
+                                               ("mlperf_kws_ref_int8", 16000, 144800),
+                                               ("tinymaix_mnist_resnet_q", 3552, 15552)])
+def test_tflm_live_bytes_on_suite_models(name, peak, total):
+    """The TFLM baseline's figures (computed with the planner's lifetime code under TFLM's rules) are the ones
+    the benchmark has always reported."""
+    from tinyengine_tflite.tflm_baseline import strip_float_io, tflm_live_bytes
+    path = SUITE_DIR / f"{name}.tflite"
+    if not path.exists():
+        pytest.skip(f"{path} is missing (the suite models live in ../shared/models)")
+    _, live = tflm_live_bytes(strip_float_io(path.read_bytes()))
+    assert (max(live), sum(live)) == (peak, total)
 
 
 def test_strip_float_io_equals_int8_internals(float_io_model):
@@ -121,6 +140,7 @@ def bench_run(conv_model, tmp_path_factory):
     from tinyengine_tflite.cli import main
     out = tmp_path_factory.mktemp("bench")
     rc = main(["bench", str(HELLO), str(conv_model), "--no-cortexm", "--repeats", "3", "--no-progress",
+               "--targets", str(Path(__file__).resolve().parents[1] / "benchmarks" / "targets.json"),
                "--json", str(out / "r.json"), "--markdown", str(out / "B.md"), "--plot", str(out / "plots")])
     return rc, out
 
@@ -130,7 +150,7 @@ def test_bench_cli_writes_json_markdown_plots(bench_run):
     assert rc == 0
     data = json.loads((out / "r.json").read_text())
     assert [m["model"] for m in data["models"]] == ["tflm_hello_world_int8", "bench_mobilenet_block"]
-    assert data["environment"]["tflite-micro"] and data["environment"]["cpu"]
+    assert data["environment"]["versions"]["tflite-micro"] and data["environment"]["cpu"]
     for m in data["models"]:
         assert m["status"] == "ok", m["errors"]
         s = m["sram"]
@@ -157,10 +177,12 @@ def test_bench_cli_writes_json_markdown_plots(bench_run):
 
 
 def test_regenerating_the_report_keeps_the_nas_evidence_section(bench_run, tmp_path):
-    from tinyengine_tflite.bench import write_markdown
+    from tinyengine_tflite.bench import load_suite
+    from tinyengine_tflite.bench_markdown import write_markdown
     from tinyengine_tflite.markdown_sections import put_section
     _, out = bench_run
-    suite = json.loads((out / "r.json").read_text())
+    suite = load_suite(out / "r.json")
+    assert suite.models[1].sram.tflm_arena_bytes > 0 and suite.options.repeats == 3
     report = tmp_path / "BENCHMARKS.md"
     write_markdown(suite, report)
     put_section(report, "tinynas-evidence", "## TinyNAS evidence\n\n| method | acc |", "python -m tuner.evidence")
@@ -170,35 +192,57 @@ def test_regenerating_the_report_keeps_the_nas_evidence_section(bench_run, tmp_p
     assert text.index("## Peak SRAM") < text.index("## TinyNAS evidence")
 
 
+def test_report_renders_from_the_saved_json_without_measuring(bench_run, tmp_path):
+    from tinyengine_tflite.cli import main
+    _, out = bench_run
+    assert main(["bench", "--from-json", str(out / "r.json"), "--markdown", str(tmp_path / "B.md")]) == 0
+
+    def numbers(path):          # the tables (the plot links are relative to each report's folder)
+        return path.read_text().split("## Peak SRAM")[1].split("## Memory per layer")[0]
+    assert numbers(tmp_path / "B.md") == numbers(out / "B.md") and "| tflm_hello_world_int8 |" in numbers(out / "B.md")
+
+
 def test_bench_reports_a_failing_model(tmp_path):
     """A model tinyengine refuses is listed as failed with the error naming it; TFLM's side is still measured."""
-    from tinyengine_tflite.bench import benchmark_model
+    from tinyengine_tflite.measure import benchmark_model
     buf = int8_tflite(lambda x: L.Lambda(lambda t: keras.backend.tanh(t))(x), [(8,)], "bench_unsupported_tanh")
     bad = tmp_path / "tanh_model.tflite"
     bad.write_bytes(buf)
     r = benchmark_model(bad, cortexm=False, repeats=1)
-    assert r["status"] == "failed" and "convert" in r["errors"]
-    assert "tanh_model" in r["errors"]["convert"] and "TANH" in r["errors"]["convert"]
-    assert r["sram"]["tflm_arena_bytes"] > 0
+    assert r.status == "failed" and "convert" in r.errors
+    assert "tanh_model" in r.errors["convert"] and "TANH" in r.errors["convert"]
+    assert r.sram.tflm_arena_bytes > 0
 
 
 def test_targets_evaluation():
-    from tinyengine_tflite.bench import evaluate_targets
+    from tinyengine_tflite.bench_targets import evaluate_targets, load_targets
+    from tinyengine_tflite.measure import Conversion, Flash, HostLatency, EngineTiming, ModelBenchmark, SramComparison
+    targets = load_targets(Path(__file__).resolve().parents[1] / "benchmarks" / "targets.json")
+    targets = [t for t in targets if t["kind"] not in ("cortexm_instructions", "macs_per_cycle")]
 
     def model(name, tflm, te, fb, weights, flash, speed):
-        return {"model": name, "flatbuffer_bytes": fb, "errors": {},
-                "tinyengine": {"peak_sram_bytes": te},
-                "sram": {"ratio": tflm / te, "ratio_original_io": tflm / te, "tflm_arena_bytes": tflm},
-                "flash": {"weights_bytes": weights, "flash_bytes": flash}, "latency": {"speedup_vs_tflm": speed}}
+        t = EngineTiming(1.0, 1.0, 3)
+        return ModelBenchmark(
+            name, None, fb, tinyengine=Conversion(te, te, te, te, "x", 0, 0, 0, 0, 0, None),
+            sram=SramComparison(tflm, 1, 1, False, tflm, ratio=tflm / te, ratio_original_io=tflm / te),
+            flash=Flash("m7", "-Os", "p", {}, 0, 0, 0, 0, flash, flash - weights, weights, te, fb, "", True, True),
+            latency=HostLatency(3, 1, t, t, t, speed, 1.0))
     good = [model("mcunet_vww_tinyengine", 224976, 90000, 600000, 500000, 520000, 9.0),
             model("small", 2000, 1000, 20000, 15000, 25000, 1.0)]
-    t = {x["target"].split(":")[0] + x["target"][-12:]: x["met"] for x in evaluate_targets(good)}
-    assert list(t.values()) == [True, True, True, True, True]
+    assert [x.met for x in evaluate_targets(good, targets)] == [True, True, True, True, True]
     bad = [model("mcunet_vww_tinyengine", 224976, 150000, 600000, 610000, 700000, 3.0)]
-    assert [x["met"] for x in evaluate_targets(bad)] == [False, False, False, False, False]
-    missing = good + [{"model": "x", "flatbuffer_bytes": 90000, "errors": {"convert": "no"}, "sram": {}}]
-    res = evaluate_targets(missing)
-    assert res[0]["met"] is None and "not measured: x" in res[0]["measured"]
+    assert [x.met for x in evaluate_targets(bad, targets)] == [False, False, False, False, False]
+    missing = good + [ModelBenchmark("x", None, 90000, errors={"convert": "no"})]
+    res = evaluate_targets(missing, targets)
+    assert res[0].met is None and "not measured: x" in res[0].measured
+    assert len(evaluate_targets([good[1]], targets)) == 3         # the VWW and mcunet* targets need those models
+
+
+def test_targets_file_is_checked(tmp_path):
+    from tinyengine_tflite.bench_targets import load_targets
+    (tmp_path / "t.json").write_text('[{"kind": "fastest"}]')
+    with pytest.raises(ValueError, match="t.json.*kind"):
+        load_targets(tmp_path / "t.json")
 
 
 # --- Cortex-M ----------------------------------------------------------------------------------------------------
@@ -211,25 +255,31 @@ def test_cortexm_output_equals_host(which, conv_model):
     path = HELLO if which == "hello" else conv_model
     for seed in (0, 1):
         r = run_on_cortexm(path, part="stm32f746", seed=seed)
-        assert r["status"] == "ok", r
-        assert r["output_matches_host"] is True
-        assert r["instructions"] > r["macs"] > 0
-        assert 0 < r["stack_bytes"] <= r["stack_reserve_bytes"]
-        assert r["firmware"]["arena_bytes"] <= r["firmware"]["bss_bytes"]
+        assert r.status == "ok", r
+        assert r.output_matches_host is True
+        assert r.cycles > r.instructions > r.macs > 0
+        assert 0 < r.stack_bytes <= r.stack_reserve_bytes
+        assert r.firmware.arena_bytes <= r.firmware.bss_bytes and r.firmware.opt == "-O2"
+        if r.layers:            # the per-layer profile adds up to the whole inference
+            assert sum(lp.instructions for lp in r.layers) + r.outside_layers == r.instructions
+            assert [lp.index for lp in r.layers] == list(range(len(r.layers)))
+            assert sum(lp.macs for lp in r.layers) == r.macs
 
 
 @cortexm
 @needs_arm
 def test_cortexm_block_count_equals_instruction_hook(tmp_path, conv_model):
-    """The C block hook's count equals the same decoding done by a Python block hook; a per-instruction Python
-    hook sees the same instructions except conditional ones that an IT block skips (unicorn does not call code
-    hooks for those; the core still issues them), and each instruction it misses follows an IT instruction."""
+    """The C block counter equals the same decoding done by a Python block hook; a per-instruction Python hook
+    sees the same instructions except conditional ones that an IT block skips (unicorn does not call code hooks
+    for those; the core still issues them), and each instruction it misses follows an IT instruction."""
     import collections
     import struct
 
     from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE
 
-    from tinyengine_tflite.cortexm import Elf32, build_firmware, emulate
+    from tinyengine_tflite.cortexm import emulate
+    from tinyengine_tflite.elf import Elf32
+    from tinyengine_tflite.firmware_build import build_firmware
     fw = build_firmware(conv_model, tmp_path, cpu="cortex-m4")
     x = [np.random.default_rng(0).integers(-128, 128, n).astype(np.int8) for n in fw.input_sizes]
     blocks, code = [], collections.Counter()
@@ -252,7 +302,6 @@ def test_cortexm_block_count_equals_instruction_hook(tmp_path, conv_model):
             decoded[a + k] += 1
             k += 4 if halfword(a + k) >> 11 >= 0x1D else 2
     assert r.instructions == sum(decoded.values()) > 0
-    assert r.blocks == len(blocks)
     missed = {a: decoded[a] - code[a] for a in decoded if decoded[a] != code[a]}
     assert all(v > 0 for v in missed.values()) and not set(code) - set(decoded)
     for a in missed:   # an IT instruction (0xBFxy, mask y != 0) at most 4 instructions (<= 16 bytes) before
@@ -261,15 +310,29 @@ def test_cortexm_block_count_equals_instruction_hook(tmp_path, conv_model):
 
 @cortexm
 @needs_arm
+def test_emulator_timeout_names_where_it_stopped(conv_model, tmp_path):
+    from tinyengine_tflite.emulator import CortexM4, EmulationTimeout
+    from tinyengine_tflite.firmware_build import build_firmware
+    fw = build_firmware(conv_model, tmp_path, cpu="cortex-m4")
+    cpu = CortexM4(fw.elf, fw.part, name="conv firmware")
+    cpu.run(None, "te_bench_ready", timeout_s=60)
+    with pytest.raises(EmulationTimeout, match=r"conv firmware: did not reach te_bench_done within 0.001 s .*pc=0x"):
+        cpu.run("te_bench_ready", "te_bench_done", timeout_s=0.001)
+
+
+@cortexm
+@needs_arm
 def test_cortexm_does_not_fit_small_parts():
-    from tinyengine_tflite.cortexm import CortexMError, Part, build_firmware, emulate, run_on_cortexm
+    from tinyengine_tflite.cortexm import emulate, run_on_cortexm
+    from tinyengine_tflite.firmware_build import build_firmware
+    from tinyengine_tflite.parts import CortexMError, Part
     tiny_sram = Part("fake-1k-sram", sram_bytes=1024, flash_bytes=1 << 20)
     r = run_on_cortexm(AD01, part=tiny_sram)
-    assert r["status"] == "does not fit" and "SRAM" in r["reason"] and "instructions" not in r
-    assert r["sram_needed_bytes"] > 1024
+    assert r.status == "does not fit" and "SRAM" in r.reason and r.instructions is None
+    assert r.sram_needed_bytes > 1024
     tiny_flash = Part("fake-64k-flash", sram_bytes=320 * 1024, flash_bytes=64 * 1024)
     r = run_on_cortexm(AD01, part=tiny_flash)
-    assert r["status"] == "does not fit" and "flash" in r["reason"] and "SRAM" not in r["reason"]
+    assert r.status == "does not fit" and "flash" in r.reason and "SRAM" not in r.reason
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         fw = build_firmware(HELLO, d, cpu="cortex-m4", part=tiny_sram)
@@ -281,7 +344,8 @@ def test_cortexm_does_not_fit_small_parts():
 @needs_arm
 def test_flash_split_and_dead_kernels_dropped(tmp_path):
     import tinyengine_tflite
-    from tinyengine_tflite.cortexm import Elf32, build_firmware
+    from tinyengine_tflite.elf import Elf32
+    from tinyengine_tflite.firmware_build import build_firmware
     fw = build_firmware(HELLO, tmp_path, cpu="cortex-m7")
     lowered, sched = tinyengine_tflite.compile_model(HELLO)
     const = lowered.const_bytes
@@ -292,6 +356,7 @@ def test_flash_split_and_dead_kernels_dropped(tmp_path):
     assert "te_fully_connected_s8" in names
     assert "te_conv2d_s8" not in names            # --gc-sections dropped the unused convolution kernel
     assert "model_invoke" in names
+    assert fw.input_sizes == [lowered.buffers[s.buffer].nbytes for s in lowered.inputs] == [1]
 
 
 @cortexm
@@ -299,17 +364,15 @@ def test_flash_split_and_dead_kernels_dropped(tmp_path):
 def test_harness_sources_are_warning_free_c99(tmp_path):
     import subprocess
 
-    from tinyengine_tflite.cortexm import MAIN_C, STARTUP_PATH
-    (tmp_path / "model.h").write_text("#include <stdint.h>\n#define MODEL_NUM_INPUTS 1\n#define MODEL_NUM_OUTPUTS 1\n"
+    from tinyengine_tflite.firmware_build import BENCH_MAIN_PATH, FIRMWARE_DIR, MARKERS_PATH, STARTUP_PATH
+    (tmp_path / "model.h").write_text("#include <stdint.h>\n"
                                       "int8_t *model_input(int i);\nint8_t *model_output(int i);\n"
                                       "int model_invoke(void);\n")
-    (tmp_path / "s.c").write_text(STARTUP_PATH.read_text())
-    (tmp_path / "m.c").write_text(MAIN_C.replace("{prefix}", "model").replace("{P}", "MODEL")
-                                  .replace("{n_in}", "1").replace("{n_out}", "1"))
-    for f in ("s.c", "m.c"):
+    for f in (STARTUP_PATH, BENCH_MAIN_PATH, MARKERS_PATH):
         r = subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-mcpu=cortex-m4", "-mthumb", "-Os", "-Wall", "-Wextra",
-                            "-Werror", "-pedantic", f"-I{tmp_path}", "-c", str(tmp_path / f), "-o",
-                            str(tmp_path / (f + ".o"))], capture_output=True, text=True)
+                            "-Werror", "-pedantic", f"-I{tmp_path}", f"-I{FIRMWARE_DIR}", '-DTE_MODEL_HEADER="model.h"',
+                            "-DTE_MODEL_PREFIX=model", "-DTE_NUM_INPUTS=1", "-DTE_NUM_OUTPUTS=2", "-c", str(f), "-o",
+                            str(tmp_path / (f.name + ".o"))], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
 
 
@@ -334,14 +397,17 @@ def test_arena_bisection_does_not_leak():
 @cortexm
 @needs_arm
 def test_benchmark_model_with_cortexm(tmp_path):
-    from tinyengine_tflite.bench import benchmark, render_markdown
+    from tinyengine_tflite.bench_markdown import render_markdown
+    from tinyengine_tflite.measure import benchmark
     suite = benchmark([HELLO], repeats=2, progress=False, part="stm32f412")
-    r = suite["models"][0]
-    assert r["status"] == "ok", r["errors"]
-    f, c = r["flash"], r["cortexm"]
-    assert f["cpu"] == "cortex-m7" and 0 < f["weights_bytes"] <= f["flash_bytes"] < r["flatbuffer_bytes"]
-    assert c["cpu"] == "cortex-m4" and c["part"]["name"] == "stm32f412" and c["output_matches_host"]
-    md = render_markdown(suite, tmp_path / "B.md")
+    r = suite.models[0]
+    assert r.status == "ok", r.errors
+    f, c = r.flash, r.cortexm
+    assert f.cpu == "cortex-m7" and f.opt == "-Os" and 0 < f.weights_bytes <= f.flash_bytes < r.flatbuffer_bytes
+    assert c.cpu == "cortex-m4" and c.firmware.opt == "-O2" and c.part.name == "stm32f412" and c.output_matches_host
+    md = render_markdown(suite, tmp_path / "B.md", profiled_models=["tflm_hello_world_int8"])
     row = next(ln for ln in md.splitlines() if ln.startswith("| tflm_hello_world_int8 | ok |"))
-    assert f"{c['instructions']:,}" in row and "| yes |" in row
-    assert "stm32f412" in md
+    assert f"{c.instructions:,}" in row and f"{c.cycles:,}" in row and "| yes |" in row
+    assert "stm32f412" in md and "Estimated cycles" in md
+    if c.layers:
+        assert "Per-layer Cortex-M4 profile: tflm_hello_world_int8" in md and "`te_fully_connected_s8`" in md

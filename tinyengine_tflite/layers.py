@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .ir import DTYPE_BYTES
+
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
-ITEMSIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "float32": 4}
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Const:
 
     @property
     def nbytes(self) -> int:
-        return self.count * ITEMSIZE[self.dtype]
+        return self.count * DTYPE_BYTES[self.dtype]
 
     @classmethod
     def of(cls, name: str, array, dtype: str) -> "Const":

@@ -78,12 +78,14 @@ STRATEGIES = {
 }
 
 
-def plan(allocs: list[Allocation], strategies=None, live: list[int] | None = None) -> Plan:
+def plan(allocs: list[Allocation], strategies=None, live: list[int] | None = None,
+         alignment: int = ALIGNMENT) -> Plan:
     """The smallest arena among the strategies; stops early once one reaches the lower bound (the most bytes
-    live at one layer, from `live` when the caller has it), which no placement can beat."""
-    sizes = [align(a.size) for a in allocs]
+    live at one layer, from `live` when the caller has it), which no placement can beat. Every allocation
+    starts `alignment`-aligned (TFLM's planner: 16)."""
+    sizes = [align(a.size, alignment) for a in allocs]
     if live is None:
-        live = live_bytes(allocs, max((a.last for a in allocs), default=-1) + 1)
+        live = live_bytes(allocs, max((a.last for a in allocs), default=-1) + 1, alignment)
     bound = max(live, default=0)
     best = None
     for name in strategies or STRATEGIES:
@@ -95,10 +97,10 @@ def plan(allocs: list[Allocation], strategies=None, live: list[int] | None = Non
     return best if best is not None else Plan([], 0, "empty")
 
 
-def live_bytes(allocs: list[Allocation], n_layers: int) -> list[int]:
+def live_bytes(allocs: list[Allocation], n_layers: int, alignment: int = ALIGNMENT) -> list[int]:
     """Bytes live at each layer (aligned sizes): the lower bound of layer-by-layer execution is their max."""
     live = [0] * n_layers
     for a in allocs:
         for i in range(max(a.first, 0), min(a.last, n_layers - 1) + 1):
-            live[i] += align(a.size)
+            live[i] += align(a.size, alignment)
     return live

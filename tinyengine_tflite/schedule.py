@@ -35,23 +35,34 @@ class Schedule:
         return layer.kernel, layer.scratch_bytes
 
 
-def schedule(model: LoweredModel, inplace: bool = True, strategies=None) -> Schedule:
-    n = len(model.layers)
-    end = n  # model outputs stay live past the last layer
-    first = {}
-    last = {}
-    for s in model.inputs:
-        first[s.buffer] = 0
-    for i, layer in enumerate(model.layers):
-        for b in layer.outputs:
+def lifetimes(inputs, steps, outputs, end: int) -> tuple[dict, dict]:
+    """(first, last) step at which each buffer is live: a model input from step 0, any other buffer from the
+    step that writes (or first reads) it, to the last step that reads it; model outputs to `end`.
+    steps: (input buffers, output buffers) of each step in execution order. The TFLM baseline's plan uses this
+    too (tflm_baseline), on the flatbuffer's operators."""
+    first: dict = {}
+    last: dict = {}
+    for b in inputs:
+        first[b] = 0
+        last[b] = 0
+    for i, (ins, outs) in enumerate(steps):
+        for b in outs:
             first.setdefault(b, i)
             last.setdefault(b, i)
-        for b in layer.inputs:
+        for b in ins:
             first.setdefault(b, i)
             last[b] = max(last.get(b, i), i)
-    for s in model.outputs:
-        first.setdefault(s.buffer, 0)
-        last[s.buffer] = end
+    for b in outputs:
+        first.setdefault(b, 0)
+        last[b] = end
+    return first, last
+
+
+def schedule(model: LoweredModel, inplace: bool = True, strategies=None) -> Schedule:
+    n = len(model.layers)
+    # model outputs stay live past the last layer
+    first, last = lifetimes([s.buffer for s in model.inputs], [(ly.inputs, ly.outputs) for ly in model.layers],
+                            [s.buffer for s in model.outputs], n)
 
     # Union of buffers that share memory: an in-place layer's output takes its dying input's place.
     group = {b: b for b in first}

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .schema import BUILTIN_NAMES, fb
+from .ir import DTYPE_BYTES
+from .planner import Allocation, Plan, live_bytes, plan
+from .schedule import lifetimes
+from .schema import BUILTIN_NAMES, NUMPY_DTYPES, TENSOR_TYPE_NAMES, fb
 
 TFLM_BUFFER_ALIGNMENT = 16      # TFLM's MicroArenaBufferAlignment(): every planned buffer starts 16-aligned
 _MAX_ARENA = 256 << 20
@@ -116,15 +119,13 @@ def io_details(model: bytes) -> tuple[list[dict], list[dict]]:
     """(inputs, outputs): shape, numpy dtype, (scale, zero_point) of each model input / output."""
     m = fb.ModelT.InitFromPackedBuf(bytes(model), 0)
     sg = m.subgraphs[0]
-    np_types = {fb.TensorType.INT8: np.int8, fb.TensorType.FLOAT32: np.float32, fb.TensorType.UINT8: np.uint8,
-                fb.TensorType.INT16: np.int16, fb.TensorType.INT32: np.int32}
 
     def det(i):
         t = sg.tensors[i]
         q = t.quantization
         scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
         zp = int(q.zeroPoint[0]) if q is not None and q.zeroPoint is not None and len(q.zeroPoint) else 0
-        return {"index": int(i), "shape": tuple(int(d) for d in t.shape), "dtype": np_types[t.type],
+        return {"index": int(i), "shape": tuple(int(d) for d in t.shape), "dtype": np.dtype(NUMPY_DTYPES[TENSOR_TYPE_NAMES[t.type]]).type,
                 "quantization": (scale, zp)}
     return [det(i) for i in sg.inputs], [det(i) for i in sg.outputs]
 
@@ -251,41 +252,42 @@ def strip_float_io(model: bytes, name: str = "model") -> bytes:
 
 # --- TFLM-style memory: what its planner keeps live at each operator (no in-place) ---------------------------
 
-def tflm_live_bytes(model: bytes, alignment: int = TFLM_BUFFER_ALIGNMENT) -> tuple[list[str], list[int]]:
-    """(operator names, bytes live at each operator) with TFLM's lifetimes: every non-constant tensor lives
-    from the operator that writes it (model inputs: from the start) to the last one that reads it (model
-    outputs: to the end), each 16-aligned; no in-place reuse. Kernel scratch buffers are not included (the
-    reference kernels request almost none), so this is the planned-activation part of TFLM's arena."""
+@dataclass
+class TflmPlan:
+    ops: list[str]              # operator names, in execution order
+    live: list[int]             # bytes live at each operator (16-aligned tensors)
+    allocations: list[Allocation]
+    plan: Plan                  # offsets by TFLM's greedy-by-size placement
+
+
+def tflm_plan(model: bytes, alignment: int = TFLM_BUFFER_ALIGNMENT) -> TflmPlan:
+    """TFLM's activation plan, computed by the planner's own lifetime and placement code (schedule.lifetimes,
+    planner) with TFLM's rules: every non-constant tensor lives from the operator that writes it (model inputs:
+    from the start) to the last one that reads it (model outputs: to the end), each 16-aligned, no in-place
+    reuse, placed greedy-by-size. Kernel scratch buffers are not included (the reference kernels request
+    almost none), so this is the planned-activation part of TFLM's arena."""
     m = fb.ModelT.InitFromPackedBuf(bytes(model), 0)
     sg = m.subgraphs[0]
     ops = list(sg.operators or [])
-    n = len(ops)
-    itemsize = {fb.TensorType.FLOAT32: 4, fb.TensorType.INT32: 4, fb.TensorType.INT64: 8,
-                fb.TensorType.INT16: 2, fb.TensorType.INT8: 1, fb.TensorType.UINT8: 1, fb.TensorType.BOOL: 1}
 
     def is_const(t):
         b = m.buffers[sg.tensors[t].buffer] if sg.tensors[t].buffer < len(m.buffers) else None
         return b is not None and ((b.data is not None and len(b.data)) or (b.offset or 0) > 1)
 
-    first, last = {}, {}
-    for t in sg.inputs:
-        first[int(t)], last[int(t)] = 0, 0
-    for k, op in enumerate(ops):
-        for t in (int(x) for x in op.inputs if int(x) >= 0):
-            if is_const(t) or sg.tensors[t].isVariable:
-                continue
-            first.setdefault(t, k)
-            last[t] = max(last.get(t, k), k)
-        for t in (int(x) for x in op.outputs):
-            first.setdefault(t, k)
-            last[t] = max(last.get(t, k), k)
-    for t in sg.outputs:
-        last[int(t)] = n - 1
-    live = [0] * n
-    for t, a in first.items():
+    steps = [([t for t in (int(x) for x in op.inputs) if t >= 0 and not is_const(t) and not sg.tensors[t].isVariable],
+              [int(x) for x in op.outputs]) for op in ops]
+    first, last = lifetimes([int(t) for t in sg.inputs], steps, [int(t) for t in sg.outputs], len(ops) - 1)
+    allocs = []
+    for t in first:
         tt = sg.tensors[t]
-        size = int(np.prod(tt.shape, dtype=np.int64)) * itemsize.get(tt.type, 4)
-        size = (size + alignment - 1) // alignment * alignment
-        for k in range(a, min(last[t], n - 1) + 1):
-            live[k] += size
-    return [_op_name(m, op) for op in ops], live
+        size = int(np.prod(tt.shape, dtype=np.int64)) * DTYPE_BYTES.get(NUMPY_DTYPES.get(TENSOR_TYPE_NAMES[tt.type]), 4)
+        allocs.append(Allocation(f"tensor {t}", size, first[t], last[t]))
+    live = live_bytes(allocs, len(ops), alignment)
+    return TflmPlan([_op_name(m, op) for op in ops], live, allocs,
+                    plan(allocs, ["greedy-by-size"], live, alignment))
+
+
+def tflm_live_bytes(model: bytes, alignment: int = TFLM_BUFFER_ALIGNMENT) -> tuple[list[str], list[int]]:
+    """(operator names, bytes live at each operator) of TFLM's plan (tflm_plan)."""
+    p = tflm_plan(model, alignment)
+    return p.ops, p.live
