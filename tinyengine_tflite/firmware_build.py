@@ -134,7 +134,7 @@ def build_firmware(model, work_dir, cpu: str = "cortex-m7", part=DEFAULT_PART, p
     (work / "link.ld").write_text(LINKER_SCRIPT_PATH.read_text().format(
         flash=part.flash_origin, sram=part.sram_origin, length=_MEASURE_LENGTH, sram_size=part.sram_bytes))
     flags = [*COMMON_FLAGS, opt, f"-mcpu={cpu}", *extra_flags]
-    hook = [f"-I{FIRMWARE_DIR}", "-include", str(MARKERS_HEADER)] if profile_layers else []
+    hook = [f"-I{FIRMWARE_DIR}", f'-DTE_LAYER_HOOK_HEADER="{MARKERS_HEADER.name}"'] if profile_layers else []
     warnings = _run([ARM_GCC, *flags, *hook, "-Wall", "-Wextra", "-c", *[str(p) for p in sorted(src.glob("*.c"))]],
                     obj, "compiling the generated code", name)
     harness = [STARTUP_PATH, BENCH_MAIN_PATH] + ([MARKERS_PATH] if profile_layers else [])

@@ -1,6 +1,7 @@
 /* The benchmark's definition of the generated code's per-layer hook: TE_LAYER_BEGIN(i) / TE_LAYER_END(i) call
- * two empty functions with the layer index, whose addresses the emulator watches (force-included with -include
- * into every file of the profiled build). On a board the same macros could read the DWT cycle counter. */
+ * two empty functions with the layer index, whose addresses the emulator watches (the profiled build names this
+ * header in -DTE_LAYER_HOOK_HEADER, which the generated code includes). On a board the same macros could read
+ * the DWT cycle counter. */
 #ifndef TE_LAYER_MARKERS_H
 #define TE_LAYER_MARKERS_H
 
