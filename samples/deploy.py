@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from tinyengine_tflite.cortexm import STARTUP_PATH  # one startup file for all firmware
+from tinyengine_tflite.firmware_build import STARTUP_PATH  # one startup file for all firmware
 
 DEPLOY_C_DIR = Path(__file__).resolve().parent / "deploy_c"
 COMMON_C = ("classify.c", "classify.h", "app_host.c", "app_host.h", "app_firmware.c", "app_firmware.h")
