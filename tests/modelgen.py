@@ -40,7 +40,40 @@ def int8_tflite(build, input_shapes, name: str, float_io: bool = False, seed: in
     if not float_io:
         conv.inference_input_type = tf.int8
         conv.inference_output_type = tf.int8
-    data = conv.convert()
+    return _store(path, conv.convert())
+
+
+def function_tflite(make_module, name: str, float_io: bool = False, seed: int = 0) -> bytes:
+    """Convert `make_module()`, a tf.Module whose __call__ is a tf.function with an input_signature of named
+    TensorSpecs (batch 1) returning a dict, to a fully int8 TFLite model with one SignatureDef
+    ("serving_default": the spec names in, the dict's keys out). Cached on disk like int8_tflite."""
+    import inspect
+    key = hashlib.sha256(repr((name, float_io, seed, inspect.getsource(make_module))).encode()).hexdigest()[:16]
+    path = CACHE / f"{name}-{key}.tflite"
+    if path.exists():
+        return path.read_bytes()
+    from keras_mcunet._tf import keras, tf
+    keras.utils.set_random_seed(seed)
+    module = make_module()
+    fn = module.__call__.get_concrete_function()
+    specs = list(fn.structured_input_signature[0])
+    rng = np.random.default_rng(seed)
+
+    def representative():
+        for _ in range(16):
+            yield {s.name: rng.normal(0, 1, tuple(s.shape)).astype(np.float32) for s in specs}
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([fn], module)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if not float_io:
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    return _store(path, conv.convert())
+
+
+def _store(path: Path, data: bytes) -> bytes:
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(data)

@@ -52,13 +52,17 @@ def generated(tmp_path_factory):
 
 def test_files_and_api(generated):
     out, report = generated
-    assert {"model.h", "model.c", "te_kernels.h", "te_common.h", "te_conv.c"} <= set(report.files)
+    assert {"model.h", "model.c", "model_weights.h", "model_weights.c", "te_kernels.h", "te_common.h", "te_conv.c",
+            "CMakeLists.txt", "Makefile"} <= set(report.files)
+    assert sorted(report.files) == sorted(p.name for p in out.iterdir())
     header = (out / "model.h").read_text()
     for decl in ("int8_t *model_input(int i);", "int8_t *model_output(int i);", "int model_invoke(void);",
                  "model_input_scale[]", "model_output_zero_point[]", f"#define MODEL_ARENA_BYTES {report.arena_bytes}"):
         assert decl in header
     source = (out / "model.c").read_text()
-    assert source.count("te_conv2d_s8(&L") == 3 and "te_depthwise_conv_s8_inplace(&L" in source
+    # the lowering picks each layer's kernel variant: im2col for the 3x3s, the 1x1 kernel, depthwise unrolled for 3x3
+    assert source.count("te_conv2d_s8(&L") == 2 and "te_conv2d_1x1_s8(&L" in source
+    assert "te_depthwise_conv_s8_inplace_k3(&L" in source
 
 
 def test_no_malloc_and_nothing_host_specific(generated):
@@ -113,7 +117,7 @@ def test_hostile_names_stay_data(tmp_path):
     b = flatbuffers.Builder(1024)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     tinyengine_tflite.convert(bytes(b.Output()), tmp_path)
-    text = (tmp_path / "model.c").read_text() + (tmp_path / "model.h").read_text()
+    text = "".join((tmp_path / f).read_text() for f in ("model.c", "model.h", "model_weights.c", "model_weights.h"))
     code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)  # what the compiler sees outside comments
     assert "passwd" in text and "passwd" not in code and "evil" not in code
     r = subprocess.run(["gcc", *STRICT, "-c", str(tmp_path / "model.c"), "-o", str(tmp_path / "m.o")],

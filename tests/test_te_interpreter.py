@@ -1,13 +1,11 @@
 """tinyengine_tflite.Interpreter behaves like tf.lite.Interpreter: details, errors, independence, caching."""
 import multiprocessing
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from modelgen import int8_tflite
-from reference import REPO, SUITE_DIR
+from reference import SUITE_DIR
 
 import tinyengine_tflite
 from ai_edge_litert.interpreter import Interpreter as LiteRT, OpResolverType
@@ -147,23 +145,52 @@ def test_reference_option(tmp_path, monkeypatch):
     assert not (tmp_path / "c").exists()
 
 
-def test_drop_in_script(tmp_path):
-    """A TFLite script runs unchanged but for its import."""
-    script = tmp_path / "classify.py"
-    script.write_text(f"""
-import numpy as np
-from tinyengine_tflite import Interpreter
-interpreter = Interpreter(model_path={str(SUITE_DIR / 'tflm_hello_world_int8.tflite')!r})
-interpreter.allocate_tensors()
-inp = interpreter.get_input_details()[0]
-out = interpreter.get_output_details()[0]
-scale, zp = inp["quantization"]
-x = np.array([[round(1.5 / scale) + zp]], dtype=inp["dtype"])
-interpreter.set_tensor(inp["index"], x)
-interpreter.invoke()
-y = interpreter.get_tensor(out["index"])
-print(float((y[0, 0] - out["quantization"][1]) * out["quantization"][0]))
-""")
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=REPO)
-    assert r.returncode == 0, r.stderr
-    assert abs(float(r.stdout.strip()) - np.sin(1.5)) < 0.1
+def test_model_path_kinds_and_keywords_like_tflite():
+    """model_path as str, bytes or os.PathLike; tf.lite.Interpreter's keyword arguments accepted, and checked as
+    LiteRT checks them (same exception types and messages); OpResolverType has TFLite's members."""
+    path = SUITE_DIR / "tflm_hello_world_int8.tflite"
+    ref = LiteRT(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    ref.allocate_tensors()
+    ref.set_tensor(0, np.array([[37]], np.int8))
+    ref.invoke()
+    want = ref.get_tensor(ref.get_output_details()[0]["index"])
+    for model_path in (str(path), os.fsencode(path), path):
+        for resolver in (OpResolverType.BUILTIN_REF, tinyengine_tflite.OpResolverType.AUTO):
+            it = tinyengine_tflite.Interpreter(model_path=model_path, num_threads=2, experimental_delegates=[],
+                                               experimental_op_resolver_type=resolver,
+                                               experimental_preserve_all_tensors=False,
+                                               experimental_disable_delegate_clustering=True,
+                                               experimental_default_delegate_latest_features=False)
+            it.allocate_tensors()
+            it.set_tensor(0, np.array([[37]], np.int8))
+            it.invoke()
+            assert (it.get_tensor(it.get_output_details()[0]["index"]) == want).all()
+    assert [(m.name, m.value) for m in tinyengine_tflite.OpResolverType] == \
+        [(m.name, m.value) for m in OpResolverType]
+    for kwargs, error, message in (({"num_threads": "2"}, ValueError, "type of num_threads should be int"),
+                                   ({"num_threads": 0}, ValueError, "num_threads should >= 1"),
+                                   ({"experimental_op_resolver_type": "BUILTIN_REF"}, ValueError,
+                                    "Unrecognized passed in op resolver type"),
+                                   ({"threads": 2}, TypeError, "unexpected keyword argument 'threads'")):
+        for cls in (tinyengine_tflite.Interpreter, LiteRT):
+            with pytest.raises(error, match=message):
+                cls(model_path=str(path), **kwargs)
+    with pytest.raises(ValueError, match="no_such.tflite"):
+        tinyengine_tflite.Interpreter(model_path=path.parent / "no_such.tflite")
+
+
+def test_reset_all_variables():
+    """The engine compiles no variable tensors: reset_all_variables() exists, returns None as TFLite's does,
+    and leaves the model's behaviour alone."""
+    model = (SUITE_DIR / "mlperf_ad01_int8.tflite").read_bytes()
+    ours, ref = _both(model)
+    x = np.random.default_rng(5).integers(-128, 128, (1, 640)).astype(np.int8)
+    outs = []
+    for it in (ours, ref, ours):
+        it.allocate_tensors()
+        assert it.reset_all_variables() is None
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        assert it.reset_all_variables() is None
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    assert (outs[0] == outs[1]).all() and (outs[2] == outs[1]).all()

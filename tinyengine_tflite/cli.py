@@ -27,8 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Compile int8 TFLite models into statically planned C99 (TinyEngine).")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("convert", help="convert a .tflite model into a C folder and print its memory report",
-                       description="Convert a fully int8-quantized .tflite model into model.h/model.c plus the "
-                                   "kernel library, and print the memory report (peak SRAM, flash, per layer).")
+                       description="Convert a fully int8-quantized .tflite model into model.h, model.c (one kernel "
+                                   "call per layer), model_weights.c, the kernel library, a CMakeLists.txt and a "
+                                   "Makefile, and print the memory report (peak SRAM, flash, per layer). Placement, "
+                                   "a user-supplied arena and the per-layer hook are build-time macros: see model.h.")
     c.add_argument("model", help="the .tflite file (full-integer quantized; float input/output are allowed)")
     c.add_argument("-o", "--output", required=True, help="output folder for the C sources (created if missing)")
     c.add_argument("--prefix", default="model",
