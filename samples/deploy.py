@@ -31,7 +31,7 @@ from tinyengine_tflite.firmware_build import STARTUP_PATH  # one startup file fo
 
 DEPLOY_C_DIR = Path(__file__).resolve().parent / "deploy_c"
 COMMON_C = ("classify.c", "classify.h", "app_host.c", "app_host.h", "app_firmware.c", "app_firmware.h")
-DEFAULT_PART = "stm32f412"
+DEFAULT_PART = "stm32f412"        # the apps' Cortex-M4 (256 KB SRAM, 1 MB flash); the benchmark defaults to another
 DEFAULT_STACK_BYTES = 4096
 SAMPLE_INPUT_SYMBOL = "app_sample_input"
 
@@ -96,7 +96,7 @@ class DeployFolder:
     path: Path
     app: AppC
     report: object                # tinyengine_tflite.ConversionReport
-    part: object                  # tinyengine_tflite.cortexm.Part
+    part: object                  # tinyengine_tflite.parts.Part
     sample_file: str
     input_shape: tuple[int, int, int]
     input_scale: float
@@ -256,11 +256,11 @@ def write_deploy_folder(model, out_dir, app: AppC, sample_file, part=DEFAULT_PAR
                         stack_bytes: int = DEFAULT_STACK_BYTES) -> DeployFolder:
     """Write the deployable folder of ``app`` for ``model`` (an int8 .tflite path or bytes) into ``out_dir``
     (created; generated files are overwritten). ``sample_file``: an input file for the app (a BMP for VWW, a
-    16 kHz wav for KWS), copied in and compiled into the firmware. ``part``: a tinyengine_tflite.cortexm part
+    16 kHz wav for KWS), copied in and compiled into the firmware. ``part``: a tinyengine_tflite.parts part
     name or Part, whose memory map the firmware's linker script gets."""
     import tinyengine_tflite
     from tinyengine_tflite.compiler import compile_model
-    from tinyengine_tflite.cortexm import get_part
+    from tinyengine_tflite.parts import get_part
     from tinyengine_tflite.reader import load_model_bytes
 
     part = get_part(part)

@@ -16,13 +16,15 @@ import numpy as np
 import pytest
 
 import keras_mcunet as km
+import tf_keras as keras      # Keras 2: tests/conftest.py selects it, as keras_mcunet does
 import tinyengine_tflite
-from keras_mcunet._tf import keras
+from samples.budget import PipelineBudget, parse_bytes
 from samples.deploy import parse_host_output, write_deploy_folder
 from samples.kws.app import KWS_APP, KWSTask
 from samples.kws.frontend import compute_mfcc
 from samples.kws.wav_io import fit_clip, read_wav
-from samples.pipeline import Budget, parse_bytes, render_table, run_pipeline
+from samples.pipeline import STAGES, run_pipeline
+from samples.results import render_table
 from samples.vww.app import VWW_APP, VWWTask, write_sample_bmp
 from samples.vww.data import load_default_vww
 
@@ -270,8 +272,8 @@ def test_arm_target_builds_and_firmware_matches_host(which, vww, kws, tmp_path):
         counted = emulate_firmware(arm.elf, folder.part, len(folder.app.labels), count_instructions=True)
         assert np.array_equal(counted.logits, run.logits)
         model_only = run_on_cortexm(str(folder.path / "model.tflite"), part=folder.part)
-        assert model_only["status"] == "ok"
-        assert counted.instructions > model_only["instructions"] + 48 * 48 * 3
+        assert model_only.status == "ok"
+        assert counted.instructions > model_only.instructions + 48 * 48 * 3
     else:
         # The hard-float variant the Makefile documents (the M4F's FPU for the MFCC front end) builds and gives
         # the same result.
@@ -288,7 +290,7 @@ def test_arm_target_builds_and_firmware_matches_host(which, vww, kws, tmp_path):
 @cortexm
 @needs_arm
 def test_arm_target_fails_when_the_firmware_does_not_fit(vww, tmp_path):
-    from tinyengine_tflite.cortexm import Part
+    from tinyengine_tflite.parts import Part
     folder, model = vww
     tiny = Part("tiny_m4", sram_bytes=8 * 1024, flash_bytes=256 * 1024, core="cortex-m4")
     small = write_deploy_folder(model, tmp_path / "deploy", VWW_APP, folder.path / "sample.bmp", part=tiny)
@@ -316,7 +318,7 @@ def test_pipeline_with_a_given_arch_end_to_end(tmp_path):
     arch_file.write_text(json.dumps({"arch": VWW_ARCH.to_dict()}))             # best_arch.json's layout
     folder = _vww_folder(tmp_path / "vw_coco2014_96", per_class=50)
     task = VWWTask(folder, progress=False)
-    budget = Budget(finetune_epochs=1, qat_epochs=1, batch_size=16)
+    budget = PipelineBudget(finetune_epochs=1, qat_epochs=1, batch_size=16)
     res = run_pipeline(task, budget, tmp_path / "out", arch_file=arch_file, verbose=0)
     out = tmp_path / "out"
     assert res.arch == VWW_ARCH.to_dict() and res.eval_samples == 10          # load_vww's 10% validation split
@@ -324,15 +326,17 @@ def test_pipeline_with_a_given_arch_end_to_end(tmp_path):
     for acc in (res.float_accuracy, res.int8_accuracy_tinyengine, res.int8_accuracy_tflm):
         assert 0.0 <= acc <= 1.0
     assert res.int8_same_logits_reference == 10                 # tinyengine == TFLite reference kernels everywhere
-    assert res.deploy["sample"]["input_matches"] and res.deploy["sample"]["logits_match"]
-    assert res.model["input_shape"] == [48, 48, 3] and res.model["peak_sram_bytes"] > 0
-    assert res.bench["te_peak_sram_bytes"] == res.model["peak_sram_bytes"]
-    assert res.bench["tflm_arena_bytes"] > 0 and res.bench["te_host_ms"] > 0 and res.bench["tflm_host_ms"] > 0
+    assert res.deploy.sample.input_matches and res.deploy.sample.logits_match
+    assert res.model.input_shape == [48, 48, 3] and res.model.peak_sram_bytes > 0
+    assert res.bench.te_peak_sram_bytes == res.model.peak_sram_bytes
+    assert res.bench.tflm_arena_bytes > 0 and res.bench.te_host_ms > 0 and res.bench.tflm_host_ms > 0
     if HAVE_ARM:
-        assert res.firmware["matches_host"] and res.bench["cortexm_instructions"] > 0
+        assert res.firmware.matches_host and res.bench.cortexm_instructions > 0
     assert (out / "plots" / "memory_per_layer.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((out / "results.json").read_text())
     assert saved["int8_accuracy_tinyengine"] == res.int8_accuracy_tinyengine
+    assert saved["deploy"]["sample"]["logits_match"] and saved["model"]["input_shape"] == [48, 48, 3]
+    assert list(saved["timings_s"]) == [stage.name for stage in STAGES] + ["total"]
     table = (out / "results.md").read_text()
     for row in ("float accuracy", "int8 accuracy", "peak SRAM", "flash", "host latency", "Cortex-M4 latency"):
         assert row in table
@@ -361,7 +365,7 @@ def test_budget_options():
     for bad in ("-1", "lots", "1.5"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_bytes(bad)
-    from samples.pipeline import budget_from_args
+    from samples.budget import budget_from_args
     from samples.vww.__main__ import build_parser
     args = build_parser().parse_args(["--preset", "quick", "--sram-limit", "128KB", "--generations", "0",
                                       "--width-mults", "0.3,0.4"])

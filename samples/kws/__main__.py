@@ -11,7 +11,8 @@ offline espeak-ng keywords (synthetic speech: it exercises the pipeline, it does
 
 
 def build_parser(prog: str = "python -m samples.kws", default_preset: str = "standard") -> argparse.ArgumentParser:
-    from ..pipeline import add_budget_arguments, add_run_arguments
+    from ..budget import add_budget_arguments
+    from ..pipeline import add_run_arguments
 
     p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     p.add_argument("--data", help="Speech Commands v0.02 folder (word folders, validation_list.txt, "

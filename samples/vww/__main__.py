@@ -11,7 +11,8 @@ pasted in: it exercises the pipeline, it is not COCO)."""
 
 
 def build_parser(prog: str = "python -m samples.vww", default_preset: str = "standard") -> argparse.ArgumentParser:
-    from ..pipeline import add_budget_arguments, add_run_arguments
+    from ..budget import add_budget_arguments
+    from ..pipeline import add_run_arguments
 
     p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     p.add_argument("--data", help="Visual Wake Words folder with person/ and non_person/ image folders "
