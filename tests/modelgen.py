@@ -17,30 +17,19 @@ def int8_tflite(build, input_shapes, name: str, float_io: bool = False, seed: in
     input_shapes: list of shapes without the batch dimension. Cached on disk by name, shapes and the
     source of `build`, so the slow converter runs once per model."""
     import inspect
-    key = hashlib.sha256(repr((name, input_shapes, float_io, seed, representative_scale,
-                               inspect.getsource(build))).encode()).hexdigest()[:16]
-    path = CACHE / f"{name}-{key}.tflite"
-    if path.exists():
-        return path.read_bytes()
-    from keras_mcunet._tf import keras, tf
-    keras.utils.set_random_seed(seed)
-    inputs = [keras.Input(shape=s, batch_size=1) for s in input_shapes]
-    outputs = build(*inputs)
-    model = keras.Model(inputs, outputs)
-    rng = np.random.default_rng(seed)
 
-    def representative():
-        for _ in range(16):
-            yield [rng.normal(0, representative_scale, (1, *s)).astype(np.float32) for s in input_shapes]
+    def converter(keras, tf):
+        inputs = [keras.Input(shape=s, batch_size=1) for s in input_shapes]
+        model = keras.Model(inputs, build(*inputs))
+        rng = np.random.default_rng(seed)
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    if not float_io:
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
-    return _store(path, conv.convert())
+        def representative():
+            for _ in range(16):
+                yield [rng.normal(0, representative_scale, (1, *s)).astype(np.float32) for s in input_shapes]
+        return tf.lite.TFLiteConverter.from_keras_model(model), representative
+
+    return _cached_int8((name, input_shapes, float_io, seed, representative_scale, inspect.getsource(build)),
+                        converter, name, float_io, seed)
 
 
 def function_tflite(make_module, name: str, float_io: bool = False, seed: int = 0) -> bytes:
@@ -48,32 +37,38 @@ def function_tflite(make_module, name: str, float_io: bool = False, seed: int = 
     TensorSpecs (batch 1) returning a dict, to a fully int8 TFLite model with one SignatureDef
     ("serving_default": the spec names in, the dict's keys out). Cached on disk like int8_tflite."""
     import inspect
-    key = hashlib.sha256(repr((name, float_io, seed, inspect.getsource(make_module))).encode()).hexdigest()[:16]
-    path = CACHE / f"{name}-{key}.tflite"
+
+    def converter(keras, tf):
+        module = make_module()
+        fn = module.__call__.get_concrete_function()
+        specs = list(fn.structured_input_signature[0])
+        rng = np.random.default_rng(seed)
+
+        def representative():
+            for _ in range(16):
+                yield {s.name: rng.normal(0, 1, tuple(s.shape)).astype(np.float32) for s in specs}
+        return tf.lite.TFLiteConverter.from_concrete_functions([fn], module), representative
+
+    return _cached_int8(("function", name, float_io, seed, inspect.getsource(make_module)), converter, name,
+                        float_io, seed)
+
+
+def _cached_int8(key_parts: tuple, converter, name: str, float_io: bool, seed: int) -> bytes:
+    """The model cached under key_parts, or else converter(keras, tf) -> (TFLiteConverter, representative
+    dataset) converted with full-integer quantization (int8 input and output unless float_io) and cached."""
+    path = CACHE / f"{name}-{hashlib.sha256(repr(key_parts).encode()).hexdigest()[:16]}.tflite"
     if path.exists():
         return path.read_bytes()
     from keras_mcunet._tf import keras, tf
     keras.utils.set_random_seed(seed)
-    module = make_module()
-    fn = module.__call__.get_concrete_function()
-    specs = list(fn.structured_input_signature[0])
-    rng = np.random.default_rng(seed)
-
-    def representative():
-        for _ in range(16):
-            yield {s.name: rng.normal(0, 1, tuple(s.shape)).astype(np.float32) for s in specs}
-
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([fn], module)
+    conv, representative = converter(keras, tf)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = representative
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     if not float_io:
         conv.inference_input_type = tf.int8
         conv.inference_output_type = tf.int8
-    return _store(path, conv.convert())
-
-
-def _store(path: Path, data: bytes) -> bytes:
+    data = conv.convert()
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(data)
