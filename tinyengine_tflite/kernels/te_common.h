@@ -16,6 +16,13 @@
 #define TE_ALWAYS_INLINE static inline
 #endif
 
+/* Fully unrolls the loop that follows when its trip count is a constant (the kernels' specialized variants). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TE_UNROLL _Pragma("GCC unroll 16")
+#else
+#define TE_UNROLL
+#endif
+
 #define TE_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TE_MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -28,9 +35,10 @@ static inline int32_t te_sat_round_doubling_high_mul(int32_t a, int32_t b) {
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
-    return (int32_t)((ab + nudge) / (1LL << 31));
+    /* gemmlowp adds 2^30 (1 - 2^30 when a * b < 0) and truncates toward zero; for a negative product that is
+     * the ceiling of (a * b + 1 - 2^30) / 2^31, which equals the floor of (a * b + 2^30) / 2^31. So one
+     * rounding form serves both signs: a multiply-accumulate and a shift, no sign test. */
+    return (int32_t)(((int64_t)a * (int64_t)b + (1LL << 30)) >> 31);
 }
 
 /* gemmlowp RoundingDivideByPOT: x / 2^exponent, rounding halves away from zero. */
@@ -64,6 +72,44 @@ static inline int8_t te_requantize(int32_t acc, int32_t multiplier, int32_t shif
                                    int32_t act_min, int32_t act_max) {
     int32_t v = te_multiply_by_quantized_multiplier(acc, multiplier, shift) + output_offset;
     return (int8_t)te_clamp(v, act_min, act_max);
+}
+
+/* te_multiply_by_quantized_multiplier split into its per-channel part (te_quant_channel, computed once per
+ * channel) and its per-value part (te_quant_scale), exact for multipliers >= 0 (the compiler's lie in
+ * [0, 2^31)). With a right shift e >= 1 both roundings fold into one: with P = x * multiplier,
+ *   RoundingDivideByPOT(floor((P + 2^30) / 2^31), e) = floor((P + 2^30 + 2^(30+e) - [x < 0] 2^31) / 2^(31+e))
+ * (gemmlowp's rounding is floor((v + 2^(e-1) - [v < 0]) / 2^e), floor(floor(a / b) + c) / d = floor((a + cb) /
+ * bd), and v < 0 only if x < 0, while x < 0 with v = 0 rounds to 0 either way), so a value costs one 64-bit
+ * multiply-accumulate and a shift. */
+typedef struct {
+    int32_t mult;
+    int32_t left;       /* max(shift, 0) */
+    int32_t right;      /* max(-shift, 0) */
+    int64_t round;      /* 2^30 + 2^(30 + right) when right > 0 */
+} te_quant_ch;
+
+static inline te_quant_ch te_quant_channel(int32_t multiplier, int32_t shift) {
+    te_quant_ch q;
+    q.mult = multiplier;
+    q.left = shift > 0 ? shift : 0;
+    q.right = shift > 0 ? 0 : -shift;
+    q.round = (1LL << 30) + (q.right > 0 ? (1LL << (30 + q.right)) : 0);
+    return q;
+}
+
+static inline int32_t te_quant_scale(const te_quant_ch *q, int32_t x) {
+    if (q->right == 0) {
+        const int32_t shifted = (int32_t)((uint32_t)x << q->left);
+        return (int32_t)(((int64_t)shifted * q->mult + (1LL << 30)) >> 31);
+    }
+    const int64_t t = q->round + (int64_t)x * q->mult - (x < 0 ? (1LL << 31) : 0);
+    return (int32_t)(t >> 32) >> (q->right - 1);
+}
+
+/* te_requantize with a te_quant_ch. */
+static inline int8_t te_quant_output(const te_quant_ch *q, int32_t acc, int32_t output_offset, int32_t act_min,
+                                     int32_t act_max) {
+    return (int8_t)te_clamp(te_quant_scale(q, acc) + output_offset, act_min, act_max);
 }
 
 #endif /* TE_COMMON_H */

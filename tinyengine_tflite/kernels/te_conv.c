@@ -4,142 +4,263 @@
 #include <stddef.h>
 
 #include "te_common.h"
-#include "te_dot.h"
+#include "te_dsp.h"
 
-/* Dot product of two int8 vectors, accumulated in int32 (four partial sums so compilers can pipeline it). */
-static int32_t te_dot_s8(const int8_t *a, const int8_t *b, int32_t n) {
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int32_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        s0 += (int32_t)a[k] * b[k];
-        s1 += (int32_t)a[k + 1] * b[k + 1];
-        s2 += (int32_t)a[k + 2] * b[k + 2];
-        s3 += (int32_t)a[k + 3] * b[k + 3];
-    }
-    for (; k < n; ++k) {
-        s0 += (int32_t)a[k] * b[k];
-    }
-    return s0 + s1 + s2 + s3;
+static inline int32_t te_pad4(int32_t n) {
+    return (n + 3) & ~3;
 }
 
-int32_t te_conv2d_s8_scratch_bytes(const te_conv_params *p) {
-    const int pointwise = p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
-                          p->pad_top == 0 && p->pad_left == 0 && p->out_h == p->in_h && p->out_w == p->in_w;
-    return pointwise ? 0 : 2 * p->k_h * p->k_w * p->in_c;
+/* --- CONV_2D and FULLY_CONNECTED: pixels by pair-packed channels ------------------------------------------- */
+
+typedef struct {
+    int32_t a00, a01, a10, a11;  /* pixel 0 / 1 by channel 0 / 1 of a pair */
+} te_acc2x2;
+
+/* acc += two pixels' depth-long int8 vectors (x0, x1) times one packed channel pair (w). The DSP path
+ * sign-extends four int8 values into two registers of int16 pairs (SXTB16 on bytes 0/2 and 1/3): the same
+ * byte order for inputs and weights, so SMLAD multiplies matching elements. */
+TE_ALWAYS_INLINE void te_mac_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t depth,
+                                 te_acc2x2 *acc) {
+    int32_t a00 = acc->a00, a01 = acc->a01, a10 = acc->a10, a11 = acc->a11;
+    for (int32_t blocks = depth >> 2; blocks > 0; --blocks) {
+#if TE_DSP
+        const uint32_t xa = te_load_u32(x0), xb = te_load_u32(x1);
+        const uint32_t xa0 = te_sxtb16(xa), xa1 = te_sxtb16_hi(xa);
+        const uint32_t xb0 = te_sxtb16(xb), xb1 = te_sxtb16_hi(xb);
+        uint32_t wv = te_load_u32(w);
+        uint32_t w0 = te_sxtb16(wv), w1 = te_sxtb16_hi(wv);
+        a00 = te_smlad(xa1, w1, te_smlad(xa0, w0, a00));
+        a10 = te_smlad(xb1, w1, te_smlad(xb0, w0, a10));
+        wv = te_load_u32(w + 4);
+        w0 = te_sxtb16(wv);
+        w1 = te_sxtb16_hi(wv);
+        a01 = te_smlad(xa1, w1, te_smlad(xa0, w0, a01));
+        a11 = te_smlad(xb1, w1, te_smlad(xb0, w0, a11));
+#else
+        for (int32_t k = 0; k < 4; ++k) {
+            const int32_t p = x0[k], q = x1[k], f = w[k], g = w[4 + k];
+            a00 += p * f;
+            a01 += p * g;
+            a10 += q * f;
+            a11 += q * g;
+        }
+#endif
+        x0 += 4;
+        x1 += 4;
+        w += 8;
+    }
+    for (int32_t k = 0; k < (depth & 3); ++k) {
+        const int32_t p = x0[k], q = x1[k], f = w[k], g = w[4 + k];
+        a00 += p * f;
+        a01 += p * g;
+        a10 += q * f;
+        a11 += q * g;
+    }
+    acc->a00 = a00;
+    acc->a01 = a01;
+    acc->a10 = a10;
+    acc->a11 = a11;
 }
 
-/* Gather the receptive field of output pixel (oy, ox) into col, padding with the input zero point. */
-static void te_im2col(const te_conv_params *p, const int8_t *input, int32_t oy, int32_t ox, int8_t *col) {
-    const int32_t iy0 = oy * p->stride_h - p->pad_top;
-    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+/* The one-pixel form of te_mac_2x2 (a last odd pixel, a single fully-connected row): acc->a00 / a01. */
+TE_ALWAYS_INLINE void te_mac_1x2(const int8_t *x0, const int8_t *w, int32_t depth, te_acc2x2 *acc) {
+    int32_t a00 = acc->a00, a01 = acc->a01;
+    for (int32_t blocks = depth >> 2; blocks > 0; --blocks) {
+#if TE_DSP
+        const uint32_t xa = te_load_u32(x0);
+        const uint32_t xa0 = te_sxtb16(xa), xa1 = te_sxtb16_hi(xa);
+        const uint32_t wa = te_load_u32(w), wb = te_load_u32(w + 4);
+        a00 = te_smlad(xa1, te_sxtb16_hi(wa), te_smlad(xa0, te_sxtb16(wa), a00));
+        a01 = te_smlad(xa1, te_sxtb16_hi(wb), te_smlad(xa0, te_sxtb16(wb), a01));
+#else
+        for (int32_t k = 0; k < 4; ++k) {
+            a00 += x0[k] * w[k];
+            a01 += x0[k] * w[4 + k];
+        }
+#endif
+        x0 += 4;
+        w += 8;
+    }
+    for (int32_t k = 0; k < (depth & 3); ++k) {
+        a00 += x0[k] * w[k];
+        a01 += x0[k] * w[4 + k];
+    }
+    acc->a00 = a00;
+    acc->a01 = a01;
+}
+
+typedef struct {
+    const int32_t *bias, *mult, *shift;
+    int32_t output_offset, act_min, act_max;
+    int32_t per_channel, double_rounding;   /* fully connected only (convolutions: per channel, twice) */
+} te_requant;
+
+TE_ALWAYS_INLINE int8_t te_requant_one(const te_requant *q, int32_t acc, int32_t ch, const int fc) {
+    if (!fc) {
+        const te_quant_ch qc = te_quant_channel(q->mult[ch], q->shift[ch]);
+        return te_quant_output(&qc, acc, q->output_offset, q->act_min, q->act_max);
+    }
+    const int32_t k = q->per_channel ? ch : 0;
+    const int32_t scaled = q->double_rounding ? te_multiply_by_quantized_multiplier(acc, q->mult[k], q->shift[k])
+                                              : te_multiply_by_quantized_multiplier_single(acc, q->mult[k],
+                                                                                           q->shift[k]);
+    return (int8_t)te_clamp(scaled + q->output_offset, q->act_min, q->act_max);
+}
+
+/* All output channels of one or two pixels: x0 (x1 NULL for one) hold depth int8 values each, w the
+ * pair-packed weights; writes out0[c] (and out1[c]). fc selects the fully-connected requantization. */
+TE_ALWAYS_INLINE void te_gemm_pixels(const int8_t *x0, const int8_t *x1, int32_t depth, int32_t channels,
+                                     const int8_t *w, const te_requant *q, const int fc, int8_t *out0,
+                                     int8_t *out1) {
+    const int32_t pair_bytes = 2 * te_pad4(depth);
+    for (int32_t oc = 0; oc < channels; oc += 2, w += pair_bytes) {
+        const int two = oc + 1 < channels;
+        const int32_t b0 = q->bias[oc], b1 = two ? q->bias[oc + 1] : 0;
+        te_acc2x2 acc = {b0, b1, b0, b1};
+        if (x1 != NULL) {
+            te_mac_2x2(x0, x1, w, depth, &acc);
+            out1[oc] = te_requant_one(q, acc.a10, oc, fc);
+            if (two) {
+                out1[oc + 1] = te_requant_one(q, acc.a11, oc + 1, fc);
+            }
+        } else {
+            te_mac_1x2(x0, w, depth, &acc);
+        }
+        out0[oc] = te_requant_one(q, acc.a00, oc, fc);
+        if (two) {
+            out0[oc + 1] = te_requant_one(q, acc.a01, oc + 1, fc);
+        }
+    }
+}
+
+static te_requant te_conv_requant(const te_conv_params *p, const int32_t *bias, const int32_t *mult,
+                                  const int32_t *shift) {
+    const te_requant q = {bias, mult, shift, p->output_offset, p->act_min, p->act_max, 1, 1};
+    return q;
+}
+
+/* Channel pairs outside, pixels inside: the pair's requantization parameters are set up once. */
+void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int8_t *output) {
+    const int32_t pixels = p->out_h * p->out_w, depth = p->in_c, out_c = p->out_c;
+    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int8_t *w = filter;
+    for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * te_pad4(depth)) {
+        const int two = oc + 1 < out_c;
+        const te_quant_ch q0 = te_quant_channel(mult[oc], shift[oc]);
+        const te_quant_ch q1 = te_quant_channel(mult[oc + two], shift[oc + two]);
+        const int32_t b0 = bias[oc], b1 = two ? bias[oc + 1] : 0;
+        const int8_t *x = input;
+        int8_t *out = output + oc;
+        int32_t px = 0;
+        for (; px + 2 <= pixels; px += 2, x += 2 * depth, out += 2 * out_c) {
+            te_acc2x2 acc = {b0, b1, b0, b1};
+            te_mac_2x2(x, x + depth, w, depth, &acc);
+            out[0] = te_quant_output(&q0, acc.a00, off, lo, hi);
+            out[out_c] = te_quant_output(&q0, acc.a10, off, lo, hi);
+            if (two) {
+                out[1] = te_quant_output(&q1, acc.a01, off, lo, hi);
+                out[out_c + 1] = te_quant_output(&q1, acc.a11, off, lo, hi);
+            }
+        }
+        if (px < pixels) {
+            te_acc2x2 acc = {b0, b1, b0, b1};
+            te_mac_1x2(x, w, depth, &acc);
+            out[0] = te_quant_output(&q0, acc.a00, off, lo, hi);
+            if (two) {
+                out[1] = te_quant_output(&q1, acc.a01, off, lo, hi);
+            }
+        }
+    }
+}
+
+int32_t te_conv2d_s8_get_buffer_size(const te_conv_params *p) {
+    return 2 * te_pad4(p->k_h * p->k_w * p->in_c);
+}
+
+/* Gather the receptive field of output pixel px into col (depth values), padding with the input zero point. */
+static void te_im2col(const te_conv_params *p, const int8_t *input, int32_t px, int8_t *col) {
+    const int32_t iy0 = (px / p->out_w) * p->stride_h - p->pad_top;
+    const int32_t ix0 = (px % p->out_w) * p->stride_w - p->pad_left;
+    const int8_t pad = (int8_t)(-p->input_offset);
     for (int32_t ky = 0; ky < p->k_h; ++ky) {
         const int32_t iy = iy0 + ky * p->dil_h;
         for (int32_t kx = 0; kx < p->k_w; ++kx) {
             const int32_t ix = ix0 + kx * p->dil_w;
-            int8_t *dst = col + (ky * p->k_w + kx) * p->in_c;
             if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
                 for (int32_t c = 0; c < p->in_c; ++c) {
-                    dst[c] = (int8_t)p->input_zp;
+                    *col++ = pad;
                 }
             } else {
                 const int8_t *src = input + (iy * p->in_w + ix) * p->in_c;
                 for (int32_t c = 0; c < p->in_c; ++c) {
-                    dst[c] = src[c];
+                    *col++ = src[c];
                 }
             }
         }
     }
 }
 
-/* Output channels of two pixels (col0, col1: their depth-long input vectors; out1 may be NULL for a last odd
- * pixel). Two pixels by two channels at a time: four multiply-accumulates per four loads. */
-static void te_conv_pixels(const te_conv_params *p, const int8_t *col0, const int8_t *col1, int32_t depth,
-                           const int8_t *filter, const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                           int8_t *out0, int8_t *out1) {
-    int32_t oc = 0;
-    const int8_t *c1 = out1 ? col1 : col0;
-    for (; oc + 2 <= p->out_c; oc += 2) {
-        const int8_t *w0 = filter + oc * depth;
-        const int8_t *w1 = w0 + depth;
-        int32_t acc[4];
-        te_dot_2x2_s8(col0, c1, w0, w1, depth & ~15, acc);
-        int32_t a00 = bias[oc] + acc[0], a01 = bias[oc + 1] + acc[1];
-        int32_t a10 = bias[oc] + acc[2], a11 = bias[oc + 1] + acc[3];
-        for (int32_t k = depth & ~15; k < depth; ++k) {
-            const int32_t x0 = col0[k], x1 = c1[k], f0 = w0[k], f1 = w1[k];
-            a00 += x0 * f0;
-            a01 += x0 * f1;
-            a10 += x1 * f0;
-            a11 += x1 * f1;
-        }
-        out0[oc] = te_requantize(a00, mult[oc], shift[oc], p->output_offset, p->act_min, p->act_max);
-        out0[oc + 1] = te_requantize(a01, mult[oc + 1], shift[oc + 1], p->output_offset, p->act_min, p->act_max);
-        if (out1) {
-            out1[oc] = te_requantize(a10, mult[oc], shift[oc], p->output_offset, p->act_min, p->act_max);
-            out1[oc + 1] = te_requantize(a11, mult[oc + 1], shift[oc + 1], p->output_offset, p->act_min,
-                                         p->act_max);
-        }
-    }
-    for (; oc < p->out_c; ++oc) {
-        const int8_t *w = filter + oc * depth;
-        out0[oc] = te_requantize(bias[oc] + te_dot_s8(col0, w, depth), mult[oc], shift[oc], p->output_offset,
-                                 p->act_min, p->act_max);
-        if (out1) {
-            out1[oc] = te_requantize(bias[oc] + te_dot_s8(col1, w, depth), mult[oc], shift[oc], p->output_offset,
-                                     p->act_min, p->act_max);
-        }
-    }
-}
-
 void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                   const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
-    const int32_t depth = p->k_h * p->k_w * p->in_c;
-    const int32_t pixels = p->out_h * p->out_w;
-    if (te_conv2d_s8_scratch_bytes(p) == 0) {
-        /* 1x1, stride 1, no padding: each pixel's input vector is already contiguous. */
-        for (int32_t px = 0; px < pixels; px += 2) {
-            const int two = px + 1 < pixels;
-            te_conv_pixels(p, input + px * depth, two ? input + (px + 1) * depth : NULL, depth, filter, bias, mult,
-                           shift, output + px * p->out_c, two ? output + (px + 1) * p->out_c : NULL);
-        }
-        return;
+    const te_requant q = te_conv_requant(p, bias, mult, shift);
+    const int32_t depth = p->k_h * p->k_w * p->in_c, pixels = p->out_h * p->out_w;
+    int8_t *col0 = scratch, *col1 = scratch + te_pad4(depth);
+    int32_t px = 0;
+    for (; px + 2 <= pixels; px += 2) {
+        te_im2col(p, input, px, col0);
+        te_im2col(p, input, px + 1, col1);
+        int8_t *out = output + px * p->out_c;
+        te_gemm_pixels(col0, col1, depth, p->out_c, filter, &q, 0, out, out + p->out_c);
     }
-    for (int32_t px = 0; px < pixels; px += 2) {
-        const int two = px + 1 < pixels;
-        te_im2col(p, input, px / p->out_w, px % p->out_w, scratch);
-        if (two) {
-            te_im2col(p, input, (px + 1) / p->out_w, (px + 1) % p->out_w, scratch + depth);
-        }
-        te_conv_pixels(p, scratch, two ? scratch + depth : NULL, depth, filter, bias, mult, shift,
-                       output + px * p->out_c, two ? output + (px + 1) * p->out_c : NULL);
+    if (px < pixels) {
+        te_im2col(p, input, px, col0);
+        te_gemm_pixels(col0, NULL, depth, p->out_c, filter, &q, 0, output + px * p->out_c, NULL);
     }
 }
 
-/* Depthwise convolution works one channel at a time: the channel's input rows are gathered into an int16 ring
- * of k_h rows with the input offset added and the padding as zeros (so padded taps contribute nothing, as in
- * TFLite), and its taps into an int16 array. Each output pixel then reads contiguous memory, a row is gathered
- * once per channel when dilation is 1, and the taps of a kernel row are unrolled.
- * Scratch: the taps (k_h * k_w int16, rounded up to 4 bytes), then k_h rows of the padded width (int16). */
+void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
+                           const int32_t *mult, const int32_t *shift, int8_t *output) {
+    const te_requant q = {bias, mult, shift, p->output_offset, p->act_min, p->act_max, p->per_channel,
+                          p->double_rounding};
+    const int32_t depth = p->in_depth, n = p->out_depth;
+    int32_t b = 0;
+    for (; b + 2 <= p->batches; b += 2) {
+        te_gemm_pixels(input + b * depth, input + (b + 1) * depth, depth, n, weights, &q, 1, output + b * n,
+                       output + (b + 1) * n);
+    }
+    if (b < p->batches) {
+        te_gemm_pixels(input + b * depth, NULL, depth, n, weights, &q, 1, output + b * n, NULL);
+    }
+}
+
+/* --- DEPTHWISE_CONV_2D ----------------------------------------------------------------------------------- */
+
 static int32_t te_dw_padded_width(const te_dw_params *p) {
     return (p->out_w - 1) * p->stride_w + (p->k_w - 1) * p->dil_w + 1;
 }
 
-static int32_t te_dw_work_bytes(const te_dw_params *p) {
-    return ((2 * p->k_h * p->k_w + 3) & ~3) + 2 * p->k_h * te_dw_padded_width(p);
+/* int16 values per gathered row: one more than the padded width (a tap pair may reach one past it), even. */
+static int32_t te_dw_row_len(const te_dw_params *p) {
+    return (te_dw_padded_width(p) + 2) & ~1;
 }
 
-int32_t te_depthwise_conv_s8_scratch_bytes(const te_dw_params *p) {
+static int32_t te_dw_work_bytes(const te_dw_params *p) {
+    return 2 * p->k_h * ((p->k_w + 1) & ~1) + 2 * p->k_h * te_dw_row_len(p);
+}
+
+int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p) {
     return te_dw_work_bytes(p);
 }
 
-/* Row iy of input channel ic into dst (padded width wp), offset added, zeros outside the input. */
+/* Row iy of input channel ic into dst (len values), offset added, zeros outside the input. */
 static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t iy, int16_t *dst,
-                             int32_t wp) {
+                             int32_t len) {
     int32_t j = 0;
     if (iy >= 0 && iy < p->in_h) {
         const int8_t *src = input + iy * p->in_w * p->in_c + ic;
-        const int32_t lo = TE_MIN(p->pad_left, wp);
-        const int32_t hi = TE_MIN(p->pad_left + p->in_w, wp);
+        const int32_t lo = TE_MIN(p->pad_left, len);
+        const int32_t hi = TE_MIN(p->pad_left + p->in_w, len);
         for (; j < lo; ++j) {
             dst[j] = 0;
         }
@@ -147,137 +268,167 @@ static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t
             dst[j] = (int16_t)(*src + p->input_offset);
         }
     }
-    for (; j < wp; ++j) {
+    for (; j < len; ++j) {
         dst[j] = 0;
     }
 }
 
-typedef struct {
-    const int16_t *rows;     /* ring of k_h gathered rows, wp apart */
-    const int16_t *taps;     /* k_h * k_w */
-    int32_t wp, k_h, stride_w, dil_w;
-} te_dw_rowset;
-
-/* x . w over k contiguous taps, unrolled up to 7 (the searched kernel sizes are 3, 5 and 7). */
-static inline int32_t te_dot_taps_s16(const int16_t *x, const int16_t *w, int32_t k) {
-    int32_t acc = 0;
-    switch (k) {
-        case 7: acc += x[6] * w[6]; /* fall through */
-        case 6: acc += x[5] * w[5]; /* fall through */
-        case 5: acc += x[4] * w[4]; /* fall through */
-        case 4: acc += x[3] * w[3]; /* fall through */
-        case 3: acc += x[2] * w[2]; /* fall through */
-        case 2: acc += x[1] * w[1]; /* fall through */
-        case 1: acc += x[0] * w[0]; break;
-        default:
-            for (int32_t kx = 0; kx < k; ++kx) {
-                acc += x[kx] * w[kx];
-            }
+/* acc + x . w over `pairs` pairs of int16 values (SMLAD on the DSP path). */
+TE_ALWAYS_INLINE int32_t te_dot_pairs_s16(const int16_t *x, const int16_t *w, int32_t pairs, int32_t acc) {
+    for (int32_t j = 0; j < pairs; ++j, x += 2, w += 2) {
+#if TE_DSP
+        acc = te_smlad(te_load_u32(x), te_load_u32(w), acc);
+#else
+        acc += x[0] * w[0] + x[1] * w[1];
+#endif
     }
     return acc;
 }
 
-/* Sum of the taps of output column ox; kernel row ky is in ring slot (first + ky) % k_h. */
-static int32_t te_dw_tap_sum(const te_dw_rowset *r, int32_t k_w, int32_t ox, int32_t first) {
-    int32_t acc = 0;
-    int32_t slot = first;
-    const int16_t *w = r->taps;
-    for (int32_t ky = 0; ky < r->k_h; ++ky, w += k_w) {
-        const int16_t *x = r->rows + slot * r->wp + ox * r->stride_w;
-        if (r->dil_w == 1) {
-            acc += te_dot_taps_s16(x, w, k_w);
-        } else {
-            for (int32_t kx = 0; kx < k_w; ++kx) {
-                acc += x[kx * r->dil_w] * w[kx];
-            }
-        }
-        if (++slot == r->k_h) {
-            slot = 0;
-        }
-    }
-    return acc;
-}
+#define TE_DW_MAX_K 7  /* the largest unrolled kernel */
 
-/* Output channel oc, all pixels, written to dst[pixel * dst_step]. */
-static void te_dw_channel(const te_dw_params *p, const int8_t *input, const int8_t *filter, int32_t bias,
-                          int32_t mult, int32_t shift, int32_t oc, int8_t *dst, int32_t dst_step, int8_t *work) {
-    const int32_t wp = te_dw_padded_width(p);
-    const int32_t ic = oc / p->depth_mult;
-    const int32_t taps = p->k_h * p->k_w;
-    int16_t *tap = (int16_t *)(void *)work;
-    int16_t *rows = (int16_t *)(void *)(work + ((2 * taps + 3) & ~3));
-    for (int32_t t = 0; t < taps; ++t) {
-        tap[t] = filter[t * p->out_c + oc];
+/* Output channel oc, all pixels, written to dst[pixel * dst_step]. K is 0 (any kernel) or the size of a square
+ * kernel with dilation 1, a constant at each call site so the tap loops unroll and the taps stay in registers. */
+TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                    int32_t bias, int32_t mult, int32_t shift, int32_t oc, int8_t *dst,
+                                    int32_t dst_step, int8_t *work, const int32_t K) {
+    const int32_t k_h = K ? K : p->k_h, k_w = K ? K : p->k_w;
+    const int32_t kw2 = (k_w + 1) & ~1, len = te_dw_row_len(p);
+    const int32_t ic = oc / p->depth_mult, sw = p->stride_w, dil_w = K ? 1 : p->dil_w;
+    const te_quant_ch q = te_quant_channel(mult, shift);
+    /* locals: the int8 stores below may alias *p as far as the compiler knows */
+    const int32_t out_w = p->out_w, off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int16_t *taps = (int16_t *)(void *)work;
+    int16_t *rows = taps + k_h * kw2;
+    const int8_t *f = filter + oc * k_h * k_w;
+    for (int32_t ky = 0; ky < k_h; ++ky) {
+        for (int32_t kx = 0; kx < kw2; ++kx) {
+            taps[ky * kw2 + kx] = (int16_t)(kx < k_w ? f[ky * k_w + kx] : 0);
+        }
     }
-    const te_dw_rowset r = {rows, tap, wp, p->k_h, p->stride_w, p->dil_w};
+#if TE_DSP
+    uint32_t tw[TE_DW_MAX_K * ((TE_DW_MAX_K + 1) / 2)];  /* the taps as SMLAD operands, out of the pixel loop */
+    for (int32_t t = 0; t < (K ? K * ((K + 1) / 2) : 0); ++t) {
+        tw[t] = te_load_u32(taps + 2 * t);
+    }
+#endif
     /* With dilation 1, input row iy lives in slot iy mod k_h and stays valid while it is in the window. */
-    const int ring = p->dil_h == 1;
+    const int ring = K || p->dil_h == 1;
     int32_t next_row = -p->pad_top;  /* first input row not yet gathered (ring mode) */
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
         int32_t first = 0;
         if (ring) {
-            int32_t from = TE_MAX(next_row, iy0);
-            for (int32_t iy = from; iy < iy0 + p->k_h; ++iy) {
-                te_dw_gather_row(p, input, ic, iy, rows + ((iy % p->k_h + p->k_h) % p->k_h) * wp, wp);
+            for (int32_t iy = TE_MAX(next_row, iy0); iy < iy0 + k_h; ++iy) {
+                te_dw_gather_row(p, input, ic, iy, rows + ((iy % k_h + k_h) % k_h) * len, len);
             }
-            next_row = iy0 + p->k_h;
-            first = (iy0 % p->k_h + p->k_h) % p->k_h;
+            next_row = iy0 + k_h;
+            first = (iy0 % k_h + k_h) % k_h;
         } else {
-            for (int32_t ky = 0; ky < p->k_h; ++ky) {
-                te_dw_gather_row(p, input, ic, iy0 + ky * p->dil_h, rows + ky * wp, wp);
+            for (int32_t ky = 0; ky < k_h; ++ky) {
+                te_dw_gather_row(p, input, ic, iy0 + ky * p->dil_h, rows + ky * len, len);
             }
         }
-        int8_t *out = dst + oy * p->out_w * dst_step;
-        for (int32_t ox = 0; ox < p->out_w; ++ox, out += dst_step) {
-            const int32_t acc = te_dw_tap_sum(&r, p->k_w, ox, first);
-            *out = te_requantize(acc + bias, mult, shift, p->output_offset, p->act_min, p->act_max);
+        int8_t *out = dst + oy * out_w * dst_step;
+        if (K) {
+            const int16_t *r[TE_DW_MAX_K];
+            TE_UNROLL
+            for (int32_t ky = 0; ky < K; ++ky) {
+                r[ky] = rows + ((first + ky) % K) * len;
+            }
+            for (int32_t ox = 0; ox < out_w; ++ox, out += dst_step) {
+                int32_t acc = bias;
+                TE_UNROLL
+                for (int32_t ky = 0; ky < K; ++ky) {
+                    const int16_t *x = r[ky] + ox * sw;
+#if TE_DSP
+                    TE_UNROLL
+                    for (int32_t j = 0; j < (K + 1) / 2; ++j) {
+                        acc = te_smlad(te_load_u32(x + 2 * j), tw[ky * ((K + 1) / 2) + j], acc);
+                    }
+#else
+                    acc = te_dot_pairs_s16(x, taps + ky * kw2, kw2 / 2, acc);
+#endif
+                }
+                *out = te_quant_output(&q, acc, off, lo, hi);
+            }
+        } else {
+            for (int32_t ox = 0; ox < out_w; ++ox, out += dst_step) {
+                int32_t acc = bias;
+                int32_t slot = first;
+                for (int32_t ky = 0; ky < k_h; ++ky) {
+                    const int16_t *x = rows + slot * len + ox * sw, *w = taps + ky * kw2;
+                    if (dil_w == 1) {
+                        acc = te_dot_pairs_s16(x, w, kw2 / 2, acc);
+                    } else {
+                        for (int32_t kx = 0; kx < k_w; ++kx) {
+                            acc += x[kx * dil_w] * w[kx];
+                        }
+                    }
+                    slot = ring && slot + 1 == k_h ? 0 : slot + 1;
+                }
+                *out = te_quant_output(&q, acc, off, lo, hi);
+            }
         }
     }
 }
 
-void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                          const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
+TE_ALWAYS_INLINE void te_dw_all(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
+                                int8_t *scratch, const int32_t K) {
     for (int32_t oc = 0; oc < p->out_c; ++oc) {
-        te_dw_channel(p, input, filter, bias[oc], mult[oc], shift[oc], oc, output + oc, p->out_c, scratch);
+        te_dw_channel(p, input, filter, bias[oc], mult[oc], shift[oc], oc, output + oc, p->out_c, scratch, K);
     }
 }
 
-/* The output plane, rounded up to keep the int16 rows aligned, then the rows. */
+/* The output plane, rounded up to keep the int16 buffers aligned, then the depthwise buffers. */
 static int32_t te_dw_plane_bytes(const te_dw_params *p) {
     return (p->out_h * p->out_w + 3) & ~3;
 }
 
-int32_t te_depthwise_conv_s8_inplace_scratch_bytes(const te_dw_params *p) {
+int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p) {
     return te_dw_plane_bytes(p) + te_dw_work_bytes(p);
+}
+
+TE_ALWAYS_INLINE void te_dw_all_inplace(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                        const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                        int8_t *output, int8_t *scratch, const int32_t K) {
+    const int32_t pixels = p->out_h * p->out_w, channels = p->out_c;
+    int8_t *work = scratch + te_dw_plane_bytes(p);
+    for (int32_t c = 0; c < channels; ++c) {
+        te_dw_channel(p, input, filter, bias[c], mult[c], shift[c], c, scratch, 1, work, K);
+        int8_t *out = output + c;
+        for (int32_t k = 0; k < pixels; ++k, out += channels) {
+            *out = scratch[k];
+        }
+    }
+}
+
+/* The depthwise entry points: any kernel (K 0) and the square kernels 3, 5 and 7 unrolled, each with its
+ * _get_buffer_size (the variants need what their generic kernel needs). */
+#define TE_DW_ENTRY(name, driver, K, size)                                                                    \
+    void name(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,           \
+              const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {                    \
+        driver(p, input, filter, bias, mult, shift, output, scratch, K);                                       \
+    }                                                                                                          \
+    int32_t name##_get_buffer_size(const te_dw_params *p) {                                                    \
+        return size(p);                                                                                        \
+    }
+
+TE_DW_ENTRY(te_depthwise_conv_s8_k3, te_dw_all, 3, te_depthwise_conv_s8_get_buffer_size)
+TE_DW_ENTRY(te_depthwise_conv_s8_k5, te_dw_all, 5, te_depthwise_conv_s8_get_buffer_size)
+TE_DW_ENTRY(te_depthwise_conv_s8_k7, te_dw_all, 7, te_depthwise_conv_s8_get_buffer_size)
+TE_DW_ENTRY(te_depthwise_conv_s8_inplace_k3, te_dw_all_inplace, 3, te_depthwise_conv_s8_inplace_get_buffer_size)
+TE_DW_ENTRY(te_depthwise_conv_s8_inplace_k5, te_dw_all_inplace, 5, te_depthwise_conv_s8_inplace_get_buffer_size)
+TE_DW_ENTRY(te_depthwise_conv_s8_inplace_k7, te_dw_all_inplace, 7, te_depthwise_conv_s8_inplace_get_buffer_size)
+
+void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                          const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
+    te_dw_all(p, input, filter, bias, mult, shift, output, scratch, 0);
 }
 
 void te_depthwise_conv_s8_inplace(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
                                   int8_t *scratch) {
-    const int32_t pixels = p->out_h * p->out_w;
-    int8_t *work = scratch + te_dw_plane_bytes(p);
-    for (int32_t c = 0; c < p->out_c; ++c) {
-        te_dw_channel(p, input, filter, bias[c], mult[c], shift[c], c, scratch, 1, work);
-        for (int32_t k = 0; k < pixels; ++k) {
-            output[k * p->out_c + c] = scratch[k];
-        }
-    }
-}
-
-void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
-                           const int32_t *mult, const int32_t *shift, int8_t *output) {
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *in = input + b * p->in_depth;
-        int8_t *out = output + b * p->out_depth;
-        for (int32_t o = 0; o < p->out_depth; ++o) {
-            const int32_t acc = bias[o] + te_dot_s8(in, weights + o * p->in_depth, p->in_depth);
-            const int32_t k = p->per_channel ? o : 0;
-            const int32_t scaled = p->double_rounding ? te_multiply_by_quantized_multiplier(acc, mult[k], shift[k])
-                                                      : te_multiply_by_quantized_multiplier_single(acc, mult[k],
-                                                                                                   shift[k]);
-            const int32_t v = scaled + p->output_offset;
-            out[o] = (int8_t)te_clamp(v, p->act_min, p->act_max);
-        }
-    }
+    te_dw_all_inplace(p, input, filter, bias, mult, shift, output, scratch, 0);
 }

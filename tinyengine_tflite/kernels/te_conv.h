@@ -1,9 +1,20 @@
 /* Convolution-family kernels: CONV_2D, DEPTHWISE_CONV_2D (normal and in-place), FULLY_CONNECTED.
  *
- * Activations are NHWC int8 with batch 1; filters OHWI (conv) or 1HWC (depthwise); bias int32; per-channel
- * requantization (multiplier, shift). Conv and fully-connected biases have the input zero point folded in by
- * the compiler (bias - zp_in * sum(filter)), so they accumulate raw input values. Each kernel with a scratch
- * buffer documents its size as a _scratch_bytes twin. */
+ * Activations are NHWC int8 with batch 1; bias int32; per-channel requantization (multiplier, shift). Offsets
+ * follow one convention everywhere: input_offset is minus the input zero point, output_offset the output zero
+ * point.
+ *
+ * Weight layouts are chosen at compile time (tinyengine_tflite.ops.conv packs them):
+ * - CONV_2D and FULLY_CONNECTED take "pair-packed" weights: output channels in pairs (a zero channel completes
+ *   an odd count), each channel's depth (k_h * k_w * in_c, in OHWI order) padded with zeros to a multiple of 4,
+ *   and the two channels of a pair interleaved four values at a time: w[o][0..3], w[o+1][0..3], w[o][4..7], ...
+ *   so that one 8-byte load feeds a 2x2 register tile (two pixels by two channels). Their biases have the input
+ *   zero point folded in (bias + input_offset * sum(filter)), so they accumulate raw input values; padding
+ *   takes the input zero point, which keeps the fold exact at the borders.
+ * - DEPTHWISE_CONV_2D takes channel-major taps: w[c][ky][kx].
+ *
+ * Every kernel with a scratch buffer has a _get_buffer_size function: the bytes of scratch it needs, the one
+ * definition the compiler's planner is checked against. */
 #ifndef TE_CONV_H
 #define TE_CONV_H
 
@@ -14,15 +25,19 @@ typedef struct {
     int32_t out_h, out_w, out_c;
     int32_t k_h, k_w;
     int32_t stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
-    int32_t input_zp;        /* padding value: the input zero point */
+    int32_t input_offset;    /* -input zero point (padding takes the zero point) */
     int32_t output_offset;
     int32_t act_min, act_max;
 } te_conv_params;
 
-/* 2 * k_h * k_w * in_c bytes (two im2col columns), 0 for a 1x1 stride-1 unpadded convolution. */
-int32_t te_conv2d_s8_scratch_bytes(const te_conv_params *p);
+/* Any convolution, through im2col: two columns of the padded depth (k_h * k_w * in_c rounded up to 4). */
+int32_t te_conv2d_s8_get_buffer_size(const te_conv_params *p);
 void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                   const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+
+/* 1x1, stride 1, no padding: each pixel's input vector is read where it is (no scratch). */
+void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int8_t *output);
 
 typedef struct {
     int32_t in_h, in_w, in_c;
@@ -35,19 +50,44 @@ typedef struct {
     int32_t act_min, act_max;
 } te_dw_params;
 
-/* Scratch: one channel's taps (k_h * k_w int16, rounded up to 4 bytes) and k_h of its input rows (int16, padded
- * width (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1). */
-int32_t te_depthwise_conv_s8_scratch_bytes(const te_dw_params *p);
+/* Depthwise convolution works one channel at a time on int16 copies: the channel's taps (k_h rows of k_w
+ * rounded up to even, zero-filled) and k_h of its input rows with the input offset added and zeros for the
+ * padding (row length: the padded width (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1, plus one, rounded up
+ * to even), so taps are multiplied two at a time. The _k3 / _k5 / _k7 variants are the same kernel unrolled for
+ * a square kernel of that size and dilation 1. */
+int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p);
 void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                           const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_k3(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_k5(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_k7(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+
+int32_t te_depthwise_conv_s8_k3_get_buffer_size(const te_dw_params *p);
+int32_t te_depthwise_conv_s8_k5_get_buffer_size(const te_dw_params *p);
+int32_t te_depthwise_conv_s8_k7_get_buffer_size(const te_dw_params *p);
 
 /* In place (MCUNet): output may start at input (depth_mult 1); each channel is computed into scratch
- * (an out_h * out_w plane, rounded up to 4, then the rows above) and then written over its own input channel,
- * which no later channel reads. */
-int32_t te_depthwise_conv_s8_inplace_scratch_bytes(const te_dw_params *p);
+ * (an out_h * out_w plane, rounded up to 4, then the depthwise buffers) and then written over its own input
+ * channel, which no later channel reads. */
+int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p);
 void te_depthwise_conv_s8_inplace(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
                                   int8_t *scratch);
+void te_depthwise_conv_s8_inplace_k3(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                     int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_inplace_k5(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                     int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_inplace_k7(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                     int8_t *output, int8_t *scratch);
+int32_t te_depthwise_conv_s8_inplace_k3_get_buffer_size(const te_dw_params *p);
+int32_t te_depthwise_conv_s8_inplace_k5_get_buffer_size(const te_dw_params *p);
+int32_t te_depthwise_conv_s8_inplace_k7_get_buffer_size(const te_dw_params *p);
 
 typedef struct {
     int32_t batches, in_depth, out_depth;
@@ -58,6 +98,7 @@ typedef struct {
                               * TFLM's kernel), 0 once (as LiteRT's reference kernel) */
 } te_fc_params;
 
+/* Pair-packed weights (in_depth is the depth); each batch row is one "pixel". */
 void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, int8_t *output);
 

@@ -1,5 +1,9 @@
 """CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: int8 activations, int8 per-channel weights, int32 bias.
 
+The lowering specializes each layer at compile time: it picks the kernel variant (a 1x1 convolution without
+im2col, depthwise kernels unrolled for 3x3 / 5x5 / 7x7), rearranges the weights into the layout the kernels
+read (pair-packed for convolutions and fully-connected layers, channel-major for depthwise; see te_conv.h) and
+sizes the scratch with the same formulas as the kernels' _get_buffer_size functions (tests check the two agree).
 The input zero point is folded into the bias at compile time (bias - zp * sum(filter)); the convolution's
 im2col fills padding with the input zero point so the fold stays exact at the borders. The multipliers are
 formed in double (per tensor as per channel, in both references). FULLY_CONNECTED requantizes with one rounding
@@ -93,9 +97,44 @@ def lower_conv2d(ctx, op):
     bias = _bias(ctx, op, oc) - in_zp * filt.reshape(oc, -1).sum(axis=1)
     ctx.add(conv_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), (ih, iw, ic), (oh, ow, oc),
                        (kh, kw), stride, dil, pads,
-                       dict(input_zp=in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
-                       [Const.of("filter", filt, "int8"), Const.of("bias", bias, "int32"),
+                       dict(input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
+                       [Const.of("filter", pair_packed(filt.reshape(oc, -1)), "int8"), Const.of("bias", bias, "int32"),
                         Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
+
+
+def _pad4(n: int) -> int:
+    return (n + 3) // 4 * 4
+
+
+def pair_packed(w: np.ndarray) -> np.ndarray:
+    """(channels, depth) weights in the kernels' pair-packed layout (te_conv.h): channels in pairs (a zero
+    channel completes an odd count), depth zero-padded to a multiple of 4, the pair interleaved 4 values at a time."""
+    n, depth = w.shape
+    out = np.zeros((n + n % 2, _pad4(depth)), dtype=np.int64)
+    out[:n, :depth] = w
+    return out.reshape(-1, 2, out.shape[1] // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+
+
+def pair_packed_count(channels: int, depth: int) -> int:
+    return (channels + channels % 2) * _pad4(depth)
+
+
+def conv2d_buffer_size(p: dict) -> int:
+    """te_conv2d_s8_get_buffer_size: two im2col columns of the depth rounded up to 4."""
+    return 2 * _pad4(p["k_h"] * p["k_w"] * p["in_c"])
+
+
+def depthwise_buffer_size(p: dict) -> int:
+    """te_depthwise_conv_s8_get_buffer_size: the int16 taps (k_h rows of k_w rounded up to even) and k_h int16
+    input rows, each one longer than the padded width and even."""
+    width = (p["out_w"] - 1) * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] + 1
+    return 2 * p["k_h"] * (p["k_w"] + p["k_w"] % 2) + 2 * p["k_h"] * ((width + 2) // 2 * 2)
+
+
+def depthwise_inplace_buffer_size(p: dict) -> int:
+    """te_depthwise_conv_s8_inplace_get_buffer_size: the out_h * out_w plane (rounded up to 4), then the
+    depthwise buffers."""
+    return _pad4(p["out_h"] * p["out_w"]) + depthwise_buffer_size(p)
 
 
 def _weight_consts(n_filter: int, n_channels: int, n_requant: int | None = None) -> list[Const]:
@@ -109,14 +148,14 @@ def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, p
     """The CONV_2D kernel call; shared by the TFLite lowering and abstract graphs (quant/consts None)."""
     (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
     pointwise = kh == kw == 1 and tuple(stride) == (1, 1) and list(pads) == [0, 0] and (oh, ow) == (ih, iw)
-    quant = quant or dict(input_zp=0, output_offset=0, act_min=-128, act_max=127)
+    quant = quant or dict(input_offset=0, output_offset=0, act_min=-128, act_max=127)
+    params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
+                  stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0],
+                  pad_left=pads[1], **quant)
     return Layer(
-        "CONV_2D", op_index, "te_conv2d_s8", "te_conv_params",
-        dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
-             stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0], pad_left=pads[1],
-             **quant),
-        [in_buf], [out_buf], consts if consts is not None else _weight_consts(oc * kh * kw * ic, oc),
-        scratch_bytes=0 if pointwise else 2 * kh * kw * ic, takes_scratch=True,
+        "CONV_2D", op_index, "te_conv2d_1x1_s8" if pointwise else "te_conv2d_s8", "te_conv_params", params,
+        [in_buf], [out_buf], consts if consts is not None else _weight_consts(pair_packed_count(oc, kh * kw * ic), oc),
+        scratch_bytes=0 if pointwise else conv2d_buffer_size(params), takes_scratch=not pointwise,
         macs=oh * ow * oc * kh * kw * ic)
 
 
@@ -136,7 +175,8 @@ def lower_depthwise(ctx, op):
     ctx.add(depthwise_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), (ih, iw, ic), (oh, ow, oc),
                             (kh, kw), stride, dil, pads,
                             dict(input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
-                            [Const.of("filter", filt, "int8"), Const.of("bias", _bias(ctx, op, oc), "int32"),
+                            [Const.of("filter", filt[0].transpose(2, 0, 1), "int8"),
+                             Const.of("bias", _bias(ctx, op, oc), "int32"),
                              Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
 
 
@@ -144,20 +184,18 @@ def depthwise_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, d
     """The DEPTHWISE_CONV_2D kernel call; shared by the TFLite lowering and abstract graphs."""
     (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
     quant = quant or dict(input_offset=0, output_offset=0, act_min=-128, act_max=127)
-    # te_depthwise_conv_s8_scratch_bytes: the taps (int16, rounded up to 4 bytes) and k_h gathered int16 input
-    # rows of the padded width
-    rows = (2 * kh * kw + 3) // 4 * 4 + 2 * kh * ((ow - 1) * stride[1] + (kw - 1) * dil[1] + 1)
+    params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, depth_mult=oc // ic, k_h=kh, k_w=kw,
+                  stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0],
+                  pad_left=pads[1], **quant)
+    # square 3x3, 5x5 and 7x7 kernels without dilation have unrolled variants
+    variant = f"_k{kh}" if kh == kw and kh in (3, 5, 7) and tuple(dil) == (1, 1) else ""
     layer = Layer(
-        "DEPTHWISE_CONV_2D", op_index, "te_depthwise_conv_s8", "te_dw_params",
-        dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, depth_mult=oc // ic, k_h=kh, k_w=kw,
-             stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0], pad_left=pads[1],
-             **quant),
+        "DEPTHWISE_CONV_2D", op_index, "te_depthwise_conv_s8" + variant, "te_dw_params", params,
         [in_buf], [out_buf], consts if consts is not None else _weight_consts(kh * kw * oc, oc),
-        scratch_bytes=rows, takes_scratch=True, macs=oh * ow * oc * kh * kw)
+        scratch_bytes=depthwise_buffer_size(params), takes_scratch=True, macs=oh * ow * oc * kh * kw)
     if oc == ic:
-        # MCUNet's in-place depthwise: one channel at a time through an out_h*out_w plane (rounded up to 4)
-        # plus the rows (te_depthwise_conv_s8_inplace_scratch_bytes).
-        layer.inplace = InPlace("te_depthwise_conv_s8_inplace", (oh * ow + 3) // 4 * 4 + rows)
+        # MCUNet's in-place depthwise: one channel at a time through an out_h*out_w plane
+        layer.inplace = InPlace("te_depthwise_conv_s8_inplace" + variant, depthwise_inplace_buffer_size(params))
     return layer
 
 
@@ -183,7 +221,7 @@ def lower_fully_connected(ctx, op):
                                   in_depth, out_depth,
                                   dict(output_offset=out_zp, act_min=amin, act_max=amax,
                                        per_channel=int(per_channel), double_rounding=int(ctx.reference == "tflm")),
-                                  [Const.of("weights", filt, "int8"), Const.of("bias", bias, "int32"),
+                                  [Const.of("weights", pair_packed(filt), "int8"), Const.of("bias", bias, "int32"),
                                    Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
 
 
@@ -193,7 +231,7 @@ def fully_connected_layer(op_index, in_buf, out_buf, batches, in_depth, out_dept
     quant = quant or dict(output_offset=0, act_min=-128, act_max=127, per_channel=1, double_rounding=0)
     n_requant = out_depth if quant["per_channel"] else 1
     if consts is None:
-        consts = _weight_consts(in_depth * out_depth, out_depth, n_requant)
+        consts = _weight_consts(pair_packed_count(out_depth, in_depth), out_depth, n_requant)
         consts[0].name = "weights"
     return Layer("FULLY_CONNECTED", op_index, "te_fully_connected_s8", "te_fc_params",
                  dict(batches=batches, in_depth=in_depth, out_depth=out_depth, **quant),

@@ -1,0 +1,122 @@
+"""The kernels' DSP path (Cortex-M4/M7/M33 SIMD) against the references, the scratch-size functions against the
+planner, and warning-free Cortex-M builds of the kernel library.
+
+The host cannot run the DSP instructions, so the DSP path is tested twice: on the host through the C emulation
+of the intrinsics (kernels built with -DTE_EMULATE_DSP), and for real on the emulated Cortex-M4 (cortexm)."""
+import ctypes
+import shutil
+import subprocess
+
+import pytest
+from modelgen import int8_tflite
+from reference import SUITE_DIR, assert_bit_exact, suite_models
+from test_te_conv import CONV_CASES, DW_CASES
+
+from keras_mcunet._tf import keras
+from tinyengine_tflite.build import compiler
+from tinyengine_tflite.codegen import KERNEL_DIR
+from tinyengine_tflite.compiler import compile_model
+
+L = keras.layers
+ARM_GCC = "arm-none-eabi-gcc"
+# Suite models small enough for every test run (the others take minutes to convert or run).
+DSP_SUITE = ["mcunet_vww_tinyengine", "mlperf_ic_resnet8_int8", "mlperf_kws_ref_int8", "mlperf_vww_96_int8",
+             "mlperf_ad01_int8", "tinymaix_cifar10_q", "tflm_micro_speech_int8"]
+
+KERNEL_CASES = {
+    **{f"conv_{k}": v for k, v in CONV_CASES.items()},
+    **{f"dw_{k}": v for k, v in DW_CASES.items()},
+    "conv_first_layer_3ch": ((17, 15, 3), lambda: L.Conv2D(16, 3, strides=2, padding="same", activation="relu6")),
+    "conv1x1_odd_channels": ((7, 5, 9), lambda: L.Conv2D(11, 1)),
+    "dw3x3_s2": ((11, 10, 6), lambda: L.DepthwiseConv2D(3, strides=2, padding="same")),
+    "dw5x5_s1": ((9, 9, 5), lambda: L.DepthwiseConv2D(5, padding="same", activation="relu6")),
+    "dw7x7_s2": ((13, 12, 4), lambda: L.DepthwiseConv2D(7, strides=2, padding="same")),
+    "dense_odd": ((37,), lambda: L.Dense(7)),
+}
+
+
+@pytest.fixture
+def emulated_dsp(tmp_path, monkeypatch):
+    """Host builds compile the kernels' DSP path with its C emulation of the intrinsics (a compiler wrapper that
+    adds -DTE_EMULATE_DSP; the build cache keys on the compiler, so these libraries are kept apart)."""
+    cc = tmp_path / "cc-emulate-dsp"
+    cc.write_text(f'#!/bin/sh\nexec {compiler()} -DTE_EMULATE_DSP "$@"\n')
+    cc.chmod(0o755)
+    monkeypatch.setenv("CC", str(cc))
+
+
+@pytest.mark.parametrize("case", sorted(KERNEL_CASES))
+def test_dsp_path_bit_exact(case, emulated_dsp):
+    shape, layer = KERNEL_CASES[case]
+    assert_bit_exact(int8_tflite(lambda x: layer()(x), [shape], case), seeds=(0, 1), tflm=False)
+
+
+@pytest.mark.parametrize("name", DSP_SUITE)
+def test_dsp_path_bit_exact_suite(name, emulated_dsp):
+    assert_bit_exact((SUITE_DIR / f"{name}.tflite").read_bytes(), seeds=(0,), tflm=False)
+
+
+def _struct(params: dict):
+    """A ctypes mirror of a layer's parameter struct: every field an int32_t, in declaration order."""
+    cls = type("P", (ctypes.Structure,), {"_fields_": [(k, ctypes.c_int32) for k in params]})
+    return cls(**{k: int(v) for k, v in params.items()})
+
+
+@pytest.fixture(scope="module")
+def kernel_library(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kernels") / "libte_kernels.so"
+    subprocess.run([compiler(), "-std=c99", "-O2", "-fPIC", "-shared", "-o", str(out),
+                    *map(str, sorted(KERNEL_DIR.glob("te_*.c")))], check=True)
+    return ctypes.CDLL(str(out))
+
+
+@pytest.mark.parametrize("path", suite_models(), ids=lambda p: p.stem)
+def test_buffer_sizes_match_planner(path, kernel_library):
+    """For every layer of every suite model, the scratch the planner reserves equals what the kernel's C
+    te_<kernel>_get_buffer_size function asks for (the one source of truth), and a kernel without such a
+    function takes no scratch."""
+    lowered, sched = compile_model(path.read_bytes())
+    checked = 0
+    for i, layer in enumerate(lowered.layers):
+        kernel, scratch = sched.kernel(lowered, i)
+        size_fn = getattr(kernel_library, f"{kernel}_get_buffer_size", None) if layer.takes_scratch or \
+            i in sched.inplace else None
+        if size_fn is None:
+            assert scratch == 0, f"layer {i} ({kernel}) reserves {scratch} B of scratch without a size function"
+            continue
+        size_fn.restype = ctypes.c_int32
+        params = _struct(layer.params)
+        assert size_fn(ctypes.byref(params)) == scratch, f"layer {i} ({kernel})"
+        checked += 1
+    if any(layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D") for layer in lowered.layers):
+        assert checked
+
+
+CPUS = ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33"]
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason=f"{ARM_GCC} is not installed")
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+@pytest.mark.parametrize("cpu", CPUS)
+def test_kernels_build_warning_free(cpu, opt, tmp_path):
+    r = subprocess.run([ARM_GCC, f"-mcpu={cpu}", "-mthumb", "-std=c99", opt, "-Wall", "-Wextra", "-Werror", "-c",
+                        *map(str, sorted(KERNEL_DIR.glob("te_*.c")))], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    # the DSP path is the one built where the core has the extension
+    nm = subprocess.run(["arm-none-eabi-objdump", "-d", "te_conv.o"], cwd=tmp_path, capture_output=True,
+                        text=True).stdout
+    assert ("smlad" in nm) == (cpu not in ("cortex-m0plus", "cortex-m3"))
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason=f"{ARM_GCC} is not installed")
+@pytest.mark.parametrize("name", ["mcunet_vww_tinyengine", "mlperf_kws_ref_int8", "mlperf_ic_resnet8_int8",
+                                  "mlperf_vww_96_int8"])
+def test_cortex_m4_dsp_build_matches_host(name, tmp_path):
+    """The real DSP build (-mcpu=cortex-m4) on the emulator gives the host's output, which equals LiteRT's
+    (test_dsp_path_bit_exact_suite and the suite tests)."""
+    from tinyengine_tflite.cortexm import run_on_cortexm
+    run = run_on_cortexm(SUITE_DIR / f"{name}.tflite", part="stm32h743", work_dir=tmp_path)
+    assert run.status == "ok", run.reason
+    assert run.output_matches_host is True
