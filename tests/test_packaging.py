@@ -1,5 +1,5 @@
 """Packaging: `pip install keras-mcunet` gives the compiler and its Interpreter with only its base requirements
-(numpy, flatbuffers); the extras add the rest; benchmarks/ is not installed."""
+(numpy, flatbuffers and tflite, the TFLite schema bindings); the extras add the rest; benchmarks/ is not installed."""
 import configparser
 import json
 import re
@@ -55,8 +55,8 @@ print(json.dumps({"peak_sram_bytes": report.peak_sram_bytes, "output": y.tolist(
 """
 
 
-def test_base_requirements_are_numpy_and_flatbuffers():
-    assert sorted(BASE) == ["flatbuffers", "numpy"]
+def test_base_requirements_are_numpy_and_the_schema_bindings():
+    assert sorted(BASE) == ["flatbuffers", "numpy", "tflite"]
 
 
 def test_extras_add_the_rest_and_test_installs_everything():

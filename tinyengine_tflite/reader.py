@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import ConversionError, UnsupportedOperatorError
 from .ir import Graph, Operator, Tensor
-from .schema import BUILTIN_NAMES, NUMPY_DTYPES, TENSOR_TYPE_NAMES, fb
+from .schema import BUILTIN_NAMES, NUMPY_DTYPES, TENSOR_TYPE_NAMES, unpack_model
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -93,7 +93,7 @@ def read_model(model, supported_ops=None) -> Graph:
     if buf[4:8] != b"TFL3":
         raise ConversionError("not a TFLite flatbuffer: the file identifier is not 'TFL3'", model=model_name)
     try:
-        m = fb.ModelT.InitFromPackedBuf(buf, 0)
+        m = unpack_model(buf)
     except Exception as e:  # the bindings raise whatever struct/IndexError a bad offset causes
         raise ConversionError(f"corrupt or truncated flatbuffer ({type(e).__name__}: {e})", model=model_name) from None
     subgraphs = m.subgraphs or []

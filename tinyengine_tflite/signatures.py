@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import ConversionError
-from .schema import fb
+from .schema import root_model
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def _names(count, get) -> dict[str, int]:
 def read_signatures(buf: bytes, model_name: str = "<bytes>") -> list[Signature]:
     """The model's SignatureDefs, in file order (none for models converted without one)."""
     try:
-        m = fb.Model.GetRootAs(buf, 0)
+        m = root_model(buf)
         return [Signature(_text(sd.SignatureKey()), _names(sd.InputsLength(), sd.Inputs),
                           _names(sd.OutputsLength(), sd.Outputs), int(sd.SubgraphIndex()))
                 for sd in (m.SignatureDefs(k) for k in range(m.SignatureDefsLength()))]

@@ -1,1 +1,0 @@
-"""Code this project ships but did not write (see README.md here)."""
