@@ -99,3 +99,12 @@ def test_cycles_of_an_assembled_loop(tmp_path):
     assert run.segments.keys() == {-1}
     again = cpu.run("start", "stop", timeout_s=5)            # a second run counts afresh
     assert (again.instructions, again.cycles) == (21, 31)
+
+
+def test_unicorn_internals_are_version_checked(monkeypatch):
+    import unicorn
+
+    from tinyengine_tflite.unicorn_compat import UnicornVersionError, add_native_block_hook
+    monkeypatch.setattr(unicorn, "__version__", "3.0.0")
+    with pytest.raises(UnicornVersionError, match="unicorn 3.0.0 is installed.*2.1"):
+        add_native_block_hook(object(), None, None)

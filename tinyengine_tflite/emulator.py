@@ -224,10 +224,10 @@ class CortexM4:
         result = self._tally(seconds)
         pc = self.uc.reg_read(UC_ARM_REG_PC)
         if pc != until:
+            limit = f" within {timeout_s:g} s of emulation" if timeout_s else ""
             raise EmulationTimeout(
-                f"{self.name}: did not reach {stop if isinstance(stop, str) else hex(until)} within {timeout_s:g} s "
-                f"of emulation (stopped at pc={pc:#x} in {self.where(pc)} after {result.instructions:,} "
-                "instructions)")
+                f"{self.name}: did not reach {stop if isinstance(stop, str) else hex(until)}{limit} (stopped at "
+                f"pc={pc:#x} in {self.where(pc)} after {result.instructions:,} instructions)")
         return result
 
     def _tally(self, seconds: float) -> Run:
