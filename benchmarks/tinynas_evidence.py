@@ -43,9 +43,9 @@ import numpy as np
 import tuner  # noqa: F401  (selects Keras 2 before tf_keras is imported)
 import tf_keras as keras
 from keras_mcunet import ArchConfig, SearchSpace
+from tinyengine_tflite.json_files import from_dict, read_json, write_json
 from tinyengine_tflite.markdown_sections import put_section
 from tuner import Limits, profile_arch
-from tuner.project_files import read_json, write_json
 from tuner.search_data import resize_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,6 +64,39 @@ MBV2 = "MobileNetV2"      # its rows name the (W, R) too: "MobileNetV2 w0.2-r24 
 def _key(method: str) -> str:
     """The method a row belongs to (MobileNetV2's rows differ by their W and R)."""
     return MBV2 if method.startswith(MBV2 + " ") else method
+
+
+@dataclass
+class EvidenceRow:
+    """One model of one seed: its test accuracy (validation and supernet accuracy where there are) and its exact
+    profile."""
+    method: str
+    test_accuracy: float
+    val_accuracy: float | None
+    supernet_accuracy: float | None
+    width_mult: float
+    resolution: int
+    peak_sram_bytes: int
+    flash_bytes: int
+    macs: int
+    arch: dict
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return _key(self.method)
+
+
+@dataclass
+class MethodSummary:
+    """A method's test accuracy over the seeds, and its largest memory and mean MACs."""
+    method: str
+    mean: float
+    std: float
+    n: int
+    sram_kb: float
+    flash_kb: float
+    mmacs: float
 
 
 @dataclass(frozen=True)
@@ -130,16 +163,14 @@ def _test_accuracy(model, test, resolution) -> float:
     return float(model.evaluate(*resize_data(test, resolution), verbose=0)[1])
 
 
-def _row(name, arch, accuracy, val_accuracy=None, supernet_accuracy=None):
+def _row(seed, name, arch, accuracy, val_accuracy=None, supernet_accuracy=None) -> EvidenceRow:
     p = profile_arch(arch)
-    return {"method": name, "test_accuracy": accuracy, "val_accuracy": val_accuracy,
-            "supernet_accuracy": supernet_accuracy, "width_mult": arch.width_mult, "resolution": arch.resolution,
-            "peak_sram_bytes": p.peak_sram_bytes, "flash_bytes": p.flash_bytes, "macs": p.macs,
-            "arch": arch.to_dict()}
+    return EvidenceRow(name, accuracy, val_accuracy, supernet_accuracy, arch.width_mult, arch.resolution,
+                       p.peak_sram_bytes, p.flash_bytes, p.macs, arch.to_dict(), seed)
 
 
 def run_seed(seed: int, budget: EvidenceBudget, directory: str, verbose: int = 0,
-             overwrite: bool = False) -> list[dict]:
+             overwrite: bool = False) -> list[EvidenceRow]:
     """All four methods for one seed; returns one row per method."""
     import keras_mcunet as km
     from tuner import EvolutionOracle, TinyNASTuner
@@ -166,7 +197,7 @@ def run_seed(seed: int, budget: EvidenceBudget, directory: str, verbose: int = 0
     best = read_json(os.path.join(directory, project, BEST_ARCH))
     arch = ArchConfig.from_dict(best["arch"])
     info = read_json(os.path.join(directory, project, BEST_MODEL_INFO))
-    rows.append(_row(OUTPUT, arch,
+    rows.append(_row(seed, OUTPUT, arch,
                      _test_accuracy(model, test, arch.resolution), info["val_accuracy"],
                      best["supernet_val_accuracy"]))
     r = arch.resolution
@@ -192,7 +223,7 @@ def run_seed(seed: int, budget: EvidenceBudget, directory: str, verbose: int = 0
                                                batch_size=budget.batch_size,
                                                calibration_batches=budget.calibration_batches, seed=seed,
                                                verbose=verbose)
-    rows.append(_row(RANDOM, random_arch,
+    rows.append(_row(seed, RANDOM, random_arch,
                      _test_accuracy(random_model, test, r), random_val, random_best.score))
 
     # Every architecture trained from scratch with one recipe and the whole budget in epochs.
@@ -205,34 +236,27 @@ def run_seed(seed: int, budget: EvidenceBudget, directory: str, verbose: int = 0
         val_acc = train_classifier(m, resize_data(train, a.resolution), resize_data(val, a.resolution),
                                    epochs=epochs, learning_rate=budget.scratch_learning_rate,
                                    batch_size=budget.batch_size, seed=seed, verbose=verbose)
-        rows.append(_row(name, a, _test_accuracy(m, test, a.resolution), val_acc))
-    for row in rows:
-        row["seed"] = seed
+        rows.append(_row(seed, name, a, _test_accuracy(m, test, a.resolution), val_acc))
     return rows
 
 
-def _summary(rows: list[dict]) -> list[dict]:
-    order = []
-    for row in rows:
-        row["key"] = _key(row["method"])
-        if row["key"] not in order:
-            order.append(row["key"])
+def _summary(rows: list[EvidenceRow]) -> list[MethodSummary]:
     out = []
-    for key in order:
-        group = [r for r in rows if r["key"] == key]
-        acc = np.array([r["test_accuracy"] for r in group])
-        out.append({"method": key, "mean": float(acc.mean()), "std": float(acc.std()), "n": len(group),
-                    "sram_kb": max(r["peak_sram_bytes"] for r in group) / 1024,
-                    "flash_kb": max(r["flash_bytes"] for r in group) / 1024,
-                    "mmacs": float(np.mean([r["macs"] for r in group])) / 1e6})
+    for key in dict.fromkeys(r.key for r in rows):
+        group = [r for r in rows if r.key == key]
+        acc = np.array([r.test_accuracy for r in group])
+        out.append(MethodSummary(key, float(acc.mean()), float(acc.std()), len(group),
+                                 max(r.peak_sram_bytes for r in group) / 1024,
+                                 max(r.flash_bytes for r in group) / 1024,
+                                 float(np.mean([r.macs for r in group])) / 1e6))
     return out
 
 
-def _compare(rows: list[dict], key: str, other: str) -> str:
+def _compare(rows: list[EvidenceRow], key: str, other: str) -> str:
     """'+x.xx points on average, better on k of n seeds (ties t)' for method `key` against `other`."""
     by_seed = {}
     for r in rows:
-        by_seed.setdefault(r["seed"], {})[_key(r["method"])] = r["test_accuracy"]
+        by_seed.setdefault(r.seed, {})[r.key] = r.test_accuracy
     diffs = [m[key] - m[other] for m in by_seed.values() if key in m and other in m]
     if not diffs:
         return "not measured"
@@ -254,7 +278,7 @@ def _duration(seconds: float | None) -> str:
     return "time not recorded" if seconds is None else f"{seconds / 60:.1f} min"
 
 
-def render_markdown(rows: list[dict], budget: EvidenceBudget, seconds: float | None, command: str) -> str:
+def render_markdown(rows: list[EvidenceRow], budget: EvidenceBudget, seconds: float | None, command: str) -> str:
     summary = _summary(rows)
     trials = budget.population_size * (budget.generations + 1)
     lines = [
@@ -290,9 +314,9 @@ def render_markdown(rows: list[dict], budget: EvidenceBudget, seconds: float | N
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for s in summary:
-        lines.append(f"| {s['method']} | {s['mean']:.4f} +- {s['std']:.4f} | {s['n']} | {s['sram_kb']:.1f} | "
-                     f"{s['flash_kb']:.1f} | {s['mmacs']:.2f} |")
-    fits = all(r["peak_sram_bytes"] <= budget.sram_limit and r["flash_bytes"] <= budget.flash_limit for r in rows)
+        lines.append(f"| {s.method} | {s.mean:.4f} +- {s.std:.4f} | {s.n} | {s.sram_kb:.1f} | {s.flash_kb:.1f} | "
+                     f"{s.mmacs:.2f} |")
+    fits = all(r.peak_sram_bytes <= budget.sram_limit and r.flash_bytes <= budget.flash_limit for r in rows)
     lines += ["", "Comparisons on the same seeds (test accuracy):", "",
               f"- TinyNAS search() output vs MobileNetV2: {_compare(rows, OUTPUT, MBV2)}",
               f"- TinyNAS search() output vs random search's output: {_compare(rows, OUTPUT, RANDOM)}",
@@ -304,9 +328,9 @@ def render_markdown(rows: list[dict], budget: EvidenceBudget, seconds: float | N
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         fmt = (lambda v: "-" if v is None else f"{v:.4f}")
-        lines.append(f"| {r['seed']} | {r['method']} | {r['width_mult']:g} | {r['resolution']} | "
-                     f"{r['test_accuracy']:.4f} | {fmt(r['val_accuracy'])} | {fmt(r['supernet_accuracy'])} | "
-                     f"{r['peak_sram_bytes'] / 1024:.1f} | {r['flash_bytes'] / 1024:.1f} | {r['macs'] / 1e6:.2f} |")
+        lines.append(f"| {r.seed} | {r.method} | {r.width_mult:g} | {r.resolution} | {r.test_accuracy:.4f} | "
+                     f"{fmt(r.val_accuracy)} | {fmt(r.supernet_accuracy)} | {r.peak_sram_bytes / 1024:.1f} | "
+                     f"{r.flash_bytes / 1024:.1f} | {r.macs / 1e6:.2f} |")
     lines += ["", METHODS_TEXT]
     return "\n".join(lines) + "\n"
 
@@ -325,6 +349,10 @@ def _load_results(directory: str) -> dict:
 def _budget_from(saved: dict) -> EvidenceBudget:
     known = {f.name for f in fields(EvidenceBudget)}
     return EvidenceBudget(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in known})
+
+
+def _rows_of(saved: dict) -> list[EvidenceRow]:
+    return [from_dict(EvidenceRow, row) for row in saved["rows"]]
 
 
 def _seed_file(directory: str, seed: int) -> str:
@@ -405,7 +433,7 @@ def main(argv=None) -> int:
     if args.render_only:
         saved = _load_results(args.directory)
         budget = _budget_from(saved["budget"])
-        rows, seconds, command = saved["rows"], saved.get("seconds"), saved.get("command", COMMAND)
+        rows, seconds, command = _rows_of(saved), saved.get("seconds"), saved.get("command", COMMAND)
     else:
         command = f"{COMMAND} --overwrite" + (" --quick" if args.quick else "") + \
             (f" --seeds {' '.join(map(str, args.seeds))}" if args.seeds != list(DEFAULT_SEEDS) else "")
@@ -425,14 +453,13 @@ def main(argv=None) -> int:
             for seed in todo:
                 print(f"seed {seed}: started", flush=True)
                 _run_and_save(seed, budget, args.directory, args.verbose, args.overwrite)
-        rows = [r for s in args.seeds for r in _finished_seed(args.directory, s, budget)["rows"]]
+        rows = [r for s in args.seeds for r in _rows_of(_finished_seed(args.directory, s, budget))]
         seconds = time.time() - start
         write_json(os.path.join(args.directory, "results.json"),
                    {"budget": asdict(budget), "rows": rows, "seconds": seconds, "command": command})
         for r in rows:
-            print(f"seed {r['seed']}: {r['method']:<45} test {r['test_accuracy']:.4f}  SRAM "
-                  f"{r['peak_sram_bytes'] / 1024:.1f} KB  flash {r['flash_bytes'] / 1024:.1f} KB  "
-                  f"{r['macs'] / 1e6:.2f} MMACs", flush=True)
+            print(f"seed {r.seed}: {r.method:<45} test {r.test_accuracy:.4f}  SRAM {r.peak_sram_bytes / 1024:.1f} KB"
+                  f"  flash {r.flash_bytes / 1024:.1f} KB  {r.macs / 1e6:.2f} MMACs", flush=True)
     text = render_markdown(rows, budget, seconds, command)
     put_section(out, SECTION, text, command)
     print(text)

@@ -1,12 +1,13 @@
 """The NAS evidence harness (benchmarks.tinynas_evidence): the scaled MobileNetV2 baseline, the summary, and (slow)
 a real quick run of all four methods."""
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 
-from benchmarks.tinynas_evidence import (MBV2, OUTPUT, QUICK, RANDOM, EvidenceBudget, _compare, _summary, main,
-                                         mobilenetv2_arch, scaled_mobilenetv2)
+from benchmarks.tinynas_evidence import (MBV2, OUTPUT, QUICK, RANDOM, EvidenceBudget, EvidenceRow, _compare,
+                                         _summary, main, mobilenetv2_arch, scaled_mobilenetv2)
 from keras_mcunet.profiler import profile
 
 
@@ -32,22 +33,25 @@ def test_scaled_mobilenetv2_is_the_largest_that_fits():
         scaled_mobilenetv2(EvidenceBudget(sram_limit=1024), 10, 1)
 
 
-def test_summary_means_over_seeds():
-    rows = [{"method": m, "test_accuracy": a, "peak_sram_bytes": 1024, "flash_bytes": 2048, "macs": 10 ** 6}
-            for m, a in (("TinyNAS", 0.9), ("TinyNAS", 0.8), ("MobileNetV2 w0.3-r32 (from scratch)", 0.7),
-                         ("MobileNetV2 w0.2-r48 (from scratch)", 0.5))]
-    summary = {s["method"]: s for s in _summary(rows)}
-    assert summary["TinyNAS"]["mean"] == pytest.approx(0.85) and summary["TinyNAS"]["n"] == 2
-    assert summary["MobileNetV2"]["mean"] == pytest.approx(0.6)
-    assert summary["TinyNAS"]["std"] == pytest.approx(np.std([0.9, 0.8]))
-
-
-def _rows(accuracies: dict) -> list[dict]:
-    """Result rows as run_seed writes them: {seed: {method: test accuracy}}."""
+def _rows(accuracies: dict) -> list[EvidenceRow]:
+    """Result rows as run_seed makes them: {seed: {method: test accuracy}}."""
     arch = mobilenetv2_arch(0.2, 24, 10, 1).to_dict()
-    return [{"seed": seed, "method": method, "test_accuracy": acc, "val_accuracy": 0.9, "supernet_accuracy": None,
-             "width_mult": 0.2, "resolution": 24, "peak_sram_bytes": 8000, "flash_bytes": 100_000, "macs": 400_000,
-             "arch": arch} for seed, by_method in accuracies.items() for method, acc in by_method.items()]
+    return [EvidenceRow(method, acc, 0.9, None, 0.2, 24, 8000, 100_000, 400_000, arch, seed)
+            for seed, by_method in accuracies.items() for method, acc in by_method.items()]
+
+
+def _saved(rows: list[EvidenceRow]) -> list[dict]:
+    return [asdict(r) for r in rows]
+
+
+def test_summary_means_over_seeds():
+    rows = _rows({0: {"TinyNAS": 0.9, "MobileNetV2 w0.3-r32 (from scratch)": 0.7},
+                  1: {"TinyNAS": 0.8, "MobileNetV2 w0.2-r48 (from scratch)": 0.5}})
+    summary = {s.method: s for s in _summary(rows)}
+    assert list(summary) == ["TinyNAS", "MobileNetV2"]
+    assert summary["TinyNAS"].mean == pytest.approx(0.85) and summary["TinyNAS"].n == 2
+    assert summary["MobileNetV2"].mean == pytest.approx(0.6)
+    assert summary["TinyNAS"].std == pytest.approx(np.std([0.9, 0.8]))
 
 
 def test_compare_counts_wins_per_seed():
@@ -63,7 +67,8 @@ def test_render_only_writes_the_benchmarks_section(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
     rows = _rows({0: {OUTPUT: 0.97, f"{MBV2} w0.2-r24 (from scratch)": 0.95, RANDOM: 0.96}})
-    (runs / "results.json").write_text(json.dumps({"budget": EvidenceBudget().__dict__, "rows": rows, "seconds": 120.0,
+    (runs / "results.json").write_text(json.dumps({"budget": EvidenceBudget().__dict__, "rows": _saved(rows),
+                                                   "seconds": 120.0,
                                                    "command": "python -m benchmarks.tinynas_evidence --overwrite"}))
     report = tmp_path / "BENCHMARKS.md"
     report.write_text("# Benchmarks\n\ncompiler numbers\n")
@@ -85,12 +90,12 @@ def test_finished_seeds_are_kept_and_rendered_without_training(tmp_path):
     budget = dict(EvidenceBudget().__dict__, scratch_learning_rates=[0.001])   # a key of an older budget is ignored
     for seed in (0, 1):
         rows = _rows({seed: {OUTPUT: 0.97, RANDOM: 0.95 + seed / 100}})
-        (runs / f"seed{seed}.json").write_text(json.dumps({"budget": budget, "rows": rows, "seconds": 60.0}))
+        (runs / f"seed{seed}.json").write_text(json.dumps({"budget": budget, "rows": _saved(rows), "seconds": 60.0}))
     report = tmp_path / "BENCHMARKS.md"
     assert main(["--seeds", "0", "1", "--directory", str(runs), "--out", str(report)]) == 0
     assert "vs random search's output: +1.50 points on average, better on 2 of 2 seeds" in report.read_text()
     assert len(json.loads((runs / "results.json").read_text())["rows"]) == 4
-    (runs / "seed1.json").write_text(json.dumps({"budget": dict(budget, supernet_epochs=1), "rows": rows}))
+    (runs / "seed1.json").write_text(json.dumps({"budget": dict(budget, supernet_epochs=1), "rows": _saved(rows)}))
     with pytest.raises(SystemExit, match="seed1.json was made with another budget"):
         main(["--seeds", "0", "1", "--directory", str(runs), "--out", str(report)])
 
