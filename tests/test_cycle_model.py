@@ -1,4 +1,5 @@
-"""The Thumb-2 timing classifier and the emulator's estimated cycles (tinyengine_tflite.cycle_model, emulator)."""
+"""The Thumb-2 timing classifier and the emulator's counts: estimated cycles and per-layer attribution
+(tinyengine_tflite.cycle_model, emulator), on encoded instructions and small assembled programs."""
 import shutil
 import subprocess
 
@@ -52,6 +53,19 @@ def test_block_cost_pipelines_neighbouring_loads():
     assert cost.cycles == 2 + 1 + 1 + 2 + DIVIDE_CYCLES
 
 
+def _assembled(tmp_path, source: str):
+    """An emulated Cortex-M4 running `source` (Thumb assembly) linked at the start of flash."""
+    from tinyengine_tflite.emulator import CortexM4
+    from tinyengine_tflite.parts import Part
+    (tmp_path / "code.s").write_text(source)
+    elf = tmp_path / "code.elf"
+    r = subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-nostartfiles",
+                        "-Wl,-Ttext=0x08000000", "-Wl,-e,start", str(tmp_path / "code.s"), "-o", str(elf)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return CortexM4(elf, Part("test", sram_bytes=64 * 1024, flash_bytes=64 * 1024))
+
+
 LOOP_S = """
     .syntax unified
     .cpu cortex-m4
@@ -83,22 +97,55 @@ def test_cycles_of_an_assembled_loop(tmp_path):
     smlad 1, str 2, subs 1, bne 1: 8) = 11, then the branch is taken (+2); the loop block (8 cycles) runs twice,
     taken once more (+2), then falls through to stop: 11 + 2 + 8 + 2 + 8 = 31 cycles, 9 + 6 + 6 = 21
     instructions."""
-    from tinyengine_tflite.emulator import CortexM4
-    from tinyengine_tflite.parts import Part
-    (tmp_path / "loop.s").write_text(LOOP_S)
-    elf = tmp_path / "loop.elf"
-    r = subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-nostartfiles",
-                        "-Wl,-Ttext=0x08000000", "-Wl,-e,start", str(tmp_path / "loop.s"), "-o", str(elf)],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    part = Part("test", sram_bytes=64 * 1024, flash_bytes=64 * 1024)
-    cpu = CortexM4(elf, part)
+    cpu = _assembled(tmp_path, LOOP_S)
     run = cpu.run("start", "stop")
     assert run.instructions == 21
     assert run.cycles == 31 == 11 + TAKEN_BRANCH_PENALTY + 8 + TAKEN_BRANCH_PENALTY + 8
     assert run.segments.keys() == {-1}
     again = cpu.run("start", "stop", timeout_s=5)            # a second run counts afresh
     assert (again.instructions, again.cycles) == (21, 31)
+
+
+MARKED_S = """
+    .syntax unified
+    .cpu cortex-m4
+    .thumb
+    .text
+    .global start
+    .thumb_func
+start:
+    movs r0, #0
+    bl te_layer_begin
+    movs r1, #5
+    adds r1, #1
+    movs r0, #0
+    bl te_layer_end
+    movs r0, #1
+    bl te_layer_begin
+    nop
+    movs r0, #1
+    bl te_layer_end
+    .thumb_func
+stop:
+    b stop
+    .thumb_func
+te_layer_begin:
+    bx lr
+    .thumb_func
+te_layer_end:
+    bx lr
+"""
+
+
+@needs_arm
+def test_layer_markers_split_the_counts(tmp_path):
+    """Between te_layer_begin(i) and te_layer_end(i) the counts go to layer i (r0): layer 0 runs movs, adds,
+    movs, bl and te_layer_end's bx (5); layer 1 nop, movs, bl and bx (4); the rest, outside (-1), is the two
+    movs + bl pairs before te_layer_begin and its bx, twice (6)."""
+    cpu = _assembled(tmp_path, MARKED_S)
+    run = cpu.run("start", "stop", markers=("te_layer_begin", "te_layer_end"))
+    assert {k: c.instructions for k, c in run.segments.items()} == {-1: 6, 0: 5, 1: 4}
+    assert run.instructions == 15 and sum(c.cycles for c in run.segments.values()) == run.cycles
 
 
 def test_unicorn_internals_are_version_checked(monkeypatch):
