@@ -1,9 +1,9 @@
 """Sections that other commands own inside one Markdown report (BENCHMARKS.md).
 
 The benchmark writes the report's body; another command (the TinyNAS evidence,
-`python -m benchmarks.tinynas_evidence`) writes its own section between two HTML comments. Each writer replaces only what it owns: `put_section`
-replaces (or appends) one named section, and `write_keeping_sections` rewrites the body while carrying every
-section of the file it overwrites over to the new text."""
+`python -m benchmarks.tinynas_evidence`) writes its own section between two HTML comments. Each writer replaces
+only what it owns: `put_section` replaces (or appends) one named section, and `write_keeping_sections` rewrites
+the body while carrying every section of the file it overwrites over to the new text."""
 from __future__ import annotations
 
 import re
