@@ -1,7 +1,8 @@
 """keras_mcunet: MCUNet (Lin et al., NeurIPS 2020) for Keras 2 (tf_keras): TinyNAS's search space, a
 weight-sharing supernet, standalone subnets, quantization-aware training and fully int8 TFLite export.
 
-Names are imported on first use, so `import keras_mcunet` does not load TensorFlow. To export a new name, add
+Names are imported on first use, so `import keras_mcunet` does not load TensorFlow. `search` and `SearchConfig`
+reach the `tuner` package (TinyNAS on KerasTuner, which depends on keras_mcunet) only when used. To export a new name, add
 one line to _EXPORTS (name -> module). A module must not be named like a function exported here: importing the
 submodule would replace the function on the package.
 """
@@ -21,7 +22,9 @@ _EXPORTS = {
     "evaluate_tflite": "export",
     "profile": "profiler",
     "Profile": "profiler",
-    "search": "search",
+    "InputResizing": "resizing",
+    "search": "tinynas",             # a facade: imports the tuner package when called
+    "SearchConfig": "tinynas",       # tuner.SearchConfig, imported on first use
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,14 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyengine_tflite.arguments import check_count
+
 from ._tf import tf
-
-
-def check_count(value, what: str, minimum: int = 1) -> int:
-    """`value` as an int, or a ValueError naming `what` when it is not an int >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{what} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_x(x: np.ndarray, input_shape: tuple | None, what: str) -> np.ndarray:

@@ -6,13 +6,17 @@ import os
 
 import numpy as np
 
+from tinyengine_tflite.arguments import check_count
+
 from ._tf import keras, tf
-from .data import as_dataset, check_count
+from .data import as_dataset
+from .resizing import InputResizing, fit_array, fit_inputs
 
 
 def _representative(model: keras.Model, data, num_samples: int):
     input_shape = tuple(model.input_shape[1:])
-    ds = as_dataset(data, 1, labels=False, input_shape=input_shape, what="representative_data")
+    ds = as_dataset(fit_inputs(model, data, "representative_data"), 1, labels=False, input_shape=input_shape,
+                    what="representative_data")
 
     def generate():
         for x in ds.take(num_samples):
@@ -24,7 +28,8 @@ def export_tflite(model: keras.Model, path: str | os.PathLike | None, representa
                   num_samples: int = 100) -> bytes:
     """Convert `model` (float or QAT) to a fully int8 flatbuffer, write it to `path` (unless None) and
     return its bytes. representative_data: inputs (array, (x, y) pair or dataset) of which the first
-    `num_samples` calibrate the activation ranges."""
+    `num_samples` calibrate the activation ranges. For a model from keras_mcunet.search (or quantize of one),
+    inputs of another size are resized as the search resized them, with a warning."""
     if not isinstance(model, keras.Model):
         raise ValueError(f"export_tflite expects a tf_keras Model, got {type(model).__name__}")
     num_samples = check_count(num_samples, "num_samples")
@@ -53,14 +58,17 @@ def _interpreter(model):
     return Interpreter(model_path=path, **kwargs)
 
 
-def evaluate_tflite(model: str | os.PathLike | bytes, x: np.ndarray, y: np.ndarray) -> float:
+def evaluate_tflite(model: str | os.PathLike | bytes, x: np.ndarray, y: np.ndarray,
+                    resizing: InputResizing | None = None) -> float:
     """Top-1 accuracy of a TFLite classifier (path or flatbuffer bytes) on float inputs `x` (N, H, W, C) and
     integer labels `y`, one sample at a time. Inputs are quantized with the model's input scale and zero
-    point when its input is integer."""
+    point when its input is integer. resizing: the searched model's `input_resizing`; inputs of another size
+    are then resized as the search resized them, with a warning (without it they must match the model)."""
     interpreter = _interpreter(model)
     interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    x, y = np.asarray(x), np.asarray(y)
+    x = fit_array(np.asarray(x), tuple(int(d) for d in inp["shape"][1:3]), resizing, "x")
+    y = np.asarray(y)
     if x.ndim != 4 or tuple(x.shape[1:]) != tuple(inp["shape"][1:]):
         raise ValueError(f"x must have shape (N, {', '.join(map(str, inp['shape'][1:]))}), got {x.shape}")
     if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):

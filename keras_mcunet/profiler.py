@@ -78,13 +78,14 @@ def abstract_model(arch: ArchConfig) -> LoweredModel:
 
 
 def profile(arch: ArchConfig) -> Profile:
-    """Peak SRAM, flash, MACs and parameters of arch's int8 deployment with tinyengine_tflite."""
+    """Peak SRAM, flash, MACs and parameters of arch's int8 deployment with tinyengine_tflite, cached per arch
+    (the project's one profile cache: a search profiles each candidate once)."""
     if not isinstance(arch, ArchConfig):
         raise ValueError(f"profile expects an ArchConfig, got {type(arch).__name__}")
     return _profile(arch)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=200_000)   # every subnet a default stage 1 samples
 def _profile(arch: ArchConfig) -> Profile:
     model = abstract_model(arch)
     sched = schedule(model)

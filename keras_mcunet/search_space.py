@@ -15,6 +15,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from tinyengine_tflite.arguments import check_positive_int, check_ratio, is_int
+
 Resolution = Union[int, tuple[int, int]]
 Rng = Union[None, int, random.Random, np.random.Generator]
 
@@ -37,22 +39,12 @@ def resolution_hw(resolution: Resolution) -> tuple[int, int]:
 
 def _normalize_resolution(value: Any, what: str) -> Resolution:
     if isinstance(value, (list, tuple)):
-        if len(value) != 2 or not all(_is_int(v) and v > 0 for v in value):
+        if len(value) != 2 or not all(is_int(v) and v > 0 for v in value):
             raise ValueError(f"{what} must be a positive int or a (height, width) pair of positive ints, "
                              f"got {value!r}")
         return (int(value[0]), int(value[1]))
-    if not (_is_int(value) and value > 0):
+    if not (is_int(value) and value > 0):
         raise ValueError(f"{what} must be a positive int or a (height, width) pair, got {value!r}")
-    return int(value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _positive_int(value: Any, what: str) -> int:
-    if not (_is_int(value) and value > 0):
-        raise ValueError(f"{what} must be a positive int, got {value!r}")
     return int(value)
 
 
@@ -61,7 +53,7 @@ def _int_tuple(values: Any, what: str, allowed: tuple[int, ...] | None = None) -
         raise ValueError(f"{what} must be a sequence of ints, got {values!r}")
     out = tuple(values)
     for v in out:
-        if not (_is_int(v) and v > 0):
+        if not (is_int(v) and v > 0):
             raise ValueError(f"{what} must hold positive ints, got {v!r} in {values!r}")
         if allowed is not None and v not in allowed:
             raise ValueError(f"{what} must hold values from {allowed}, got {v!r}")
@@ -69,7 +61,7 @@ def _int_tuple(values: Any, what: str, allowed: tuple[int, ...] | None = None) -
 
 
 def _as_random(rng: Rng) -> random.Random:
-    if rng is None or _is_int(rng):
+    if rng is None or is_int(rng):
         return random.Random(rng)
     if isinstance(rng, random.Random):
         return rng
@@ -103,7 +95,7 @@ class ArchConfig:
         set_(self, "width_mult", float(self.width_mult))
         set_(self, "resolution", _normalize_resolution(self.resolution, "resolution"))
         for name in ("in_channels", "num_classes", "stem_channels", "first_block_channels"):
-            set_(self, name, _positive_int(getattr(self, name), name))
+            set_(self, name, check_positive_int(getattr(self, name), name))
         set_(self, "stage_channels", _int_tuple(self.stage_channels, "stage_channels"))
         set_(self, "stage_strides", _int_tuple(self.stage_strides, "stage_strides", allowed=(1, 2)))
         n = len(self.stage_channels)
@@ -211,7 +203,7 @@ class SearchSpace:
         if not self.expand_ratios:
             raise ValueError("expand_ratios must not be empty")
         for name in ("in_channels", "num_classes", "stem_channels", "first_block_channels"):
-            set_(self, name, _positive_int(getattr(self, name), name))
+            set_(self, name, check_positive_int(getattr(self, name), name))
         set_(self, "stage_channels", _int_tuple(self.stage_channels, "stage_channels"))
         set_(self, "stage_strides", _int_tuple(self.stage_strides, "stage_strides", allowed=(1, 2)))
         set_(self, "stage_depths", tuple(_int_tuple(d, f"stage_depths[{i}]")
@@ -289,8 +281,7 @@ class SearchSpace:
         """Resample each gene (W, R, each stage's depth, each block's kernel size and expand ratio) with
         probability `prob`; blocks added by a deeper stage get random choices."""
         self.validate(arch)
-        if not (isinstance(prob, (int, float)) and 0.0 <= prob <= 1.0):
-            raise ValueError(f"mutation prob must be a number in [0, 1], got {prob!r}")
+        check_ratio(prob, "mutation prob")
         r = _as_random(rng)
 
         def maybe(current, choices):

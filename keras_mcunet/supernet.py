@@ -20,9 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
+from tinyengine_tflite.arguments import check_count
+
 from ._tf import keras, tf
 from .arch_graph import BlockSpec, arch_blocks, stem_spec
-from .data import as_dataset, check_count, known_length
+from .data import as_dataset, known_length
 from .model_builder import BN_EPSILON, build_model
 from .search_space import ArchConfig, Resolution, SearchSpace
 

@@ -8,7 +8,7 @@ import pytest
 from keras_mcunet import SearchSpace
 from keras_mcunet.profiler import profile
 from tuner import EvolutionOracle, arch_from_values, arch_to_values, declare_arch_hyperparameters
-from tuner._kt import TrialStatus, keras_tuner
+from tuner.kt_compat import TrialStatus, keras_tuner
 
 SPACE = SearchSpace(width_mults=(0.3,), resolutions=(40,), in_channels=1, num_classes=10,
                     stage_channels=(24, 40, 80), stage_strides=(2, 2, 2), stage_depths=((1, 2), (1, 2, 3), (1, 2)))
@@ -234,7 +234,7 @@ def test_generations_zero_is_random_search(tmp_path):
 
 def test_trials_cross_grpc_protos_intact_and_quietly(capfd):
     """Workers get trials as protos: conditional block genes survive, and nothing is printed."""
-    from tuner._kt import Trial
+    from tuner.kt_compat import Trial
     hp = declare_arch_hyperparameters(SPACE)
     arch = SPACE.make_arch([[5, 3], [3, 5, 3], [5]], [[6, 3], [3, 3, 6], [4]])
     hp.values = arch_to_values(arch)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from keras_mcunet.search_space import ArchConfig, SearchSpace
 
-from ._kt import keras_tuner
+from .kt_compat import keras_tuner
 
 
 def _resolution_value(resolution):

@@ -13,17 +13,16 @@ import os
 
 from keras_mcunet._tf import tf
 
-from ._kt import keras_tuner
+from .kt_compat import distribute_utils, keras_tuner, protos
 
 LOCAL, CHIEF, WORKER = "local", "chief", "worker"
 
 
 def role() -> str:
     """'local' without KerasTuner's distribution variables, else 'chief' or 'worker'."""
-    from keras_tuner.src.distribute import utils
-    if not utils.has_chief_oracle():
+    if not distribute_utils.has_chief_oracle():
         return LOCAL
-    return CHIEF if utils.is_chief_oracle() else WORKER
+    return CHIEF if distribute_utils.is_chief_oracle() else WORKER
 
 
 def chief_address() -> str:
@@ -33,7 +32,6 @@ def chief_address() -> str:
 def wait_for_chief_space(timeout: float) -> keras_tuner.HyperParameters:
     """Block until the chief's oracle answers (at most `timeout` seconds); return its hyperparameter space."""
     import grpc
-    from keras_tuner.src import protos
 
     channel = grpc.insecure_channel(chief_address())
     stub = protos.get_service_grpc().OracleStub(channel)

@@ -22,26 +22,14 @@ from __future__ import annotations
 import random
 
 from keras_mcunet.search_space import ArchConfig, SearchSpace
+from tinyengine_tflite.arguments import check_count, check_ratio
 
-from ._kt import TrialStatus, keras_tuner
+from .kt_compat import TrialStatus, keras_tuner
 from .arch_hyperparameters import arch_from_values, arch_to_values, declare_arch_hyperparameters
 from .limits import Limits, kib
 from .trial_display import CompactDisplay
 
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.STOPPED)
-
-
-def _check_int(value, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{what} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
-def _check_ratio(value, what: str, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0 or (
-            low_open and value == 0):
-        raise ValueError(f"{what} must be a number in {'(0' if low_open else '[0'}, 1], got {value!r}")
-    return float(value)
 
 
 class EvolutionOracle(keras_tuner.Oracle):
@@ -65,12 +53,12 @@ class EvolutionOracle(keras_tuner.Oracle):
             raise ValueError(f"EvolutionOracle expects a SearchSpace, got {type(space).__name__}")
         self.space = space
         self.limits = Limits(sram_limit, flash_limit, max_macs)
-        self.population_size = _check_int(population_size, "population_size", 2)
-        self.generations = _check_int(generations, "generations", 0)
-        self.parent_ratio = _check_ratio(parent_ratio, "parent_ratio", low_open=True)
-        self.mutation_ratio = _check_ratio(mutation_ratio, "mutation_ratio")
-        self.mutation_prob = _check_ratio(mutation_prob, "mutation_prob")
-        self.max_attempts = _check_int(max_attempts, "max_attempts", 1)
+        self.population_size = check_count(population_size, "population_size", 2)
+        self.generations = check_count(generations, "generations", 0)
+        self.parent_ratio = check_ratio(parent_ratio, "parent_ratio", low_open=True)
+        self.mutation_ratio = check_ratio(mutation_ratio, "mutation_ratio")
+        self.mutation_prob = check_ratio(mutation_prob, "mutation_prob")
+        self.max_attempts = check_count(max_attempts, "max_attempts", 1)
         self.num_parents = max(1, round(self.parent_ratio * self.population_size))
         self.num_mutations = round(self.mutation_ratio * self.population_size)
         self._check_feasible()

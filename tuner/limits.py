@@ -3,36 +3,16 @@
 Every check goes through `keras_mcunet.profiler.profile(arch)`, which runs TinyEngine's memory planner on the
 subnet's int8 operator graph, so "fits" means what the compiler will allocate: peak SRAM (activations and
 scratch buffers) and flash (weights, biases and quantization parameters). `max_macs` is an optional latency
-proxy. Profiles are cached per arch (ArchConfig is hashable), so repeated checks cost a dict look-up.
+proxy. Profiles are cached per arch by the profiler (ArchConfig is hashable), so repeated checks cost a dict
+look-up.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-import numpy as np
-
+from keras_mcunet.profiler import profile as profile_arch   # the exact, cached profile of an ArchConfig
 from keras_mcunet.search_space import ArchConfig
-
-
-@lru_cache(maxsize=200_000)
-def profile_arch(arch: ArchConfig):
-    """The exact TinyEngine profile of `arch` (peak_sram_bytes, flash_bytes, macs, params), cached."""
-    from keras_mcunet.profiler import profile
-    return profile(arch)
-
-
-def _positive_int(value, what: str, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise ValueError(f"{what} must be a positive number of {'MACs' if 'macs' in what else 'bytes'}, "
-                         f"got {value!r}")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} must be positive, got {value!r}")
-    if float(value) != int(value):
-        raise ValueError(f"{what} must be a whole number, got {value!r}")
-    return int(value)
+from tinyengine_tflite.arguments import check_whole_number
 
 
 def kib(n_bytes: float) -> str:
@@ -48,9 +28,10 @@ class Limits:
     max_macs: int | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "sram_limit", _positive_int(self.sram_limit, "sram_limit"))
-        object.__setattr__(self, "flash_limit", _positive_int(self.flash_limit, "flash_limit"))
-        object.__setattr__(self, "max_macs", _positive_int(self.max_macs, "max_macs", allow_none=True))
+        object.__setattr__(self, "sram_limit", check_whole_number(self.sram_limit, "sram_limit", "bytes"))
+        object.__setattr__(self, "flash_limit", check_whole_number(self.flash_limit, "flash_limit", "bytes"))
+        if self.max_macs is not None:
+            object.__setattr__(self, "max_macs", check_whole_number(self.max_macs, "max_macs", "MACs"))
 
     def fits(self, profile) -> bool:
         """True when a profile is within every limit."""

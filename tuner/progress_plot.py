@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kt import TrialStatus
+from .kt_compat import TrialStatus
 
 
 def plot_search_progress(oracle, path, title: str = "TinyNAS evolutionary search") -> str:

@@ -1,5 +1,6 @@
 """Data handling for keras_mcunet.search: the input shape of what the user passed, resizing to the resolution
-stage 1 chose, and the calibration inputs for batch-norm recalibration.
+stage 1 chose (keras_mcunet.resizing, which the returned model's downstream steps share), and the calibration
+inputs for batch-norm recalibration.
 
 numpy data ((x, y) pairs of (N, H, W, C) inputs and integer labels) stay numpy (resized once, in chunks), so the
 supernet shuffles them and knows their length; tf.data datasets (of (x, y), batched or not) are mapped lazily.
@@ -9,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from keras_mcunet._tf import tf
-from keras_mcunet.search_space import Resolution, resolution_hw
+from keras_mcunet.resizing import resize_data
+
+__all__ = ["input_shape_of", "resize_data", "calibration_inputs"]
 
 
 def input_shape_of(data, what: str) -> tuple[int, int, int]:
@@ -33,27 +36,6 @@ def input_shape_of(data, what: str) -> tuple[int, int, int]:
         return tuple(int(d) for d in x.shape[1:])
     raise ValueError(f"{what}: expected an (x, y) pair of numpy arrays or a tf.data.Dataset of (x, y), got "
                      f"{type(data).__name__}")
-
-
-def _resize_array(x: np.ndarray, hw: tuple[int, int], chunk: int = 1024) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    if tuple(x.shape[1:3]) == tuple(hw):
-        return x
-    return np.concatenate([tf.image.resize(x[i:i + chunk], hw).numpy() for i in range(0, len(x), chunk)])
-
-
-def resize_data(data, resolution: Resolution):
-    """`data` with inputs resized (bilinear) to `resolution` and cast to float32; labels as they are."""
-    hw = resolution_hw(resolution)
-    if isinstance(data, tf.data.Dataset):
-        def resize(x, y, *rest):
-            x = tf.cast(x, tf.float32)
-            if tuple(x.shape[-3:-1]) != hw:
-                x = tf.image.resize(x, hw)
-            return (x, y, *rest)
-        return data.map(resize)
-    x, y = data
-    return _resize_array(x, hw), np.asarray(y)
 
 
 def calibration_inputs(train_data, num_samples: int, seed: int):

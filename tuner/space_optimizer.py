@@ -17,6 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from keras_mcunet.search_space import Resolution, SearchSpace
+from tinyengine_tflite.arguments import check_count, check_ratio
 
 from .limits import Limits, kib, profile_arch
 
@@ -146,12 +147,6 @@ class SpaceOptimizationResult:
             return cls.from_dict(json.load(f))
 
 
-def _check_fraction(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"min_fit_fraction must be a number in [0, 1], got {value!r}")
-    return float(value)
-
-
 def optimize_space(space: SearchSpace, limits: Limits, num_samples: int = 1000, min_fit_fraction: float = 0.1,
                    seed: int = 0, verbose: bool = True) -> SpaceOptimizationResult:
     """Sample every (W, R) of `space` (its width_mults x resolutions) and tabulate the satisfying models' MACs.
@@ -161,9 +156,9 @@ def optimize_space(space: SearchSpace, limits: Limits, num_samples: int = 1000, 
         raise ValueError(f"optimize_space expects a SearchSpace, got {type(space).__name__}")
     if not isinstance(limits, Limits):
         raise ValueError(f"optimize_space expects Limits, got {type(limits).__name__}")
-    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-        raise ValueError(f"num_samples must be an int >= 1, got {num_samples!r}")
-    result = SpaceOptimizationResult(limits, int(num_samples), _check_fraction(min_fit_fraction), int(seed))
+    num_samples = check_count(num_samples, "num_samples")
+    result = SpaceOptimizationResult(limits, num_samples, check_ratio(min_fit_fraction, "min_fit_fraction"),
+                                     int(seed))
     grid = [(w, r) for w in space.width_mults for r in space.resolutions]
     with tqdm(total=len(grid) * num_samples, desc="stage 1: search-space optimization", unit="subnet",
               disable=not verbose) as bar:

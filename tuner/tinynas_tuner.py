@@ -22,7 +22,7 @@ from keras_mcunet.model_builder import build_model
 from keras_mcunet.search_space import ArchConfig
 from keras_mcunet.supernet import Supernet
 
-from ._kt import BaseTuner, TrialStatus, keras_tuner
+from .kt_compat import BaseTuner, TrialStatus, distribute_utils, keras_tuner, oracle_chief
 from .arch_hyperparameters import arch_from_values
 from .evolution_oracle import EvolutionOracle
 from .limits import profile_dict
@@ -30,11 +30,6 @@ from .project_files import write_json
 
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
 _METRICS = ("peak_sram_kb", "flash_kb", "mmacs", "params_k")
-
-
-def _dist():
-    from keras_tuner.src.distribute import utils
-    return utils
 
 
 class TinyNASTuner(BaseTuner):
@@ -79,11 +74,10 @@ class TinyNASTuner(BaseTuner):
             self._calibration_data = calibration_data
         if self._calibration_data is None:
             raise ValueError("calibration_data (training inputs for batch-norm recalibration) is needed")
-        dist = _dist()
+        dist = distribute_utils
         if not dist.has_chief_oracle() or dist.is_chief_oracle():
             self.oracle.verbose = verbose
         if dist.is_chief_oracle():
-            from keras_tuner.src.distribute import oracle_chief
             self.save()
             if verbose:
                 print(f"TinyNAS chief: serving the oracle on {os.environ['KERASTUNER_ORACLE_IP']}:"

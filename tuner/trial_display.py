@@ -7,8 +7,7 @@ from datetime import datetime
 
 from tqdm.auto import tqdm
 
-from ._kt import keras_tuner  # noqa: F401  (TensorFlow set up first)
-from keras_tuner.src.engine.oracle import Display  # noqa: E402
+from .kt_compat import Display
 
 
 class CompactDisplay(Display):

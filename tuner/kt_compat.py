@@ -1,5 +1,8 @@
-"""Import KerasTuner after TensorFlow is set up for Keras 2 (tf_keras): keras_tuner imports TensorFlow, which
-reads TF_USE_LEGACY_KERAS once, so keras_mcunet._tf must come first. Every tuner module imports it from here.
+"""Everything the project takes from KerasTuner, including its private `keras_tuner.src` modules and the one
+patch it applies: the other tuner modules import KerasTuner from here only. Written against keras-tuner 1.4.x
+(tested with 1.4.8); another version raises ImportError at import, since the private names may have moved.
+
+KerasTuner imports TensorFlow, which reads TF_USE_LEGACY_KERAS once, so keras_mcunet._tf (Keras 2) comes first.
 
 keras-tuner 1.4.8's conditions.Parent.to_proto prints its first value (a leftover debug print), once per
 conditional hyperparameter each time a trial crosses gRPC; TinyNAS's block genes are conditional on their
@@ -7,10 +10,19 @@ stage's depth, so the same conversion without the print replaces it here."""
 from keras_mcunet._tf import tf  # noqa: F401  (must precede keras_tuner)
 
 import keras_tuner  # noqa: E402
+
+SUPPORTED = "1.4."
+if not keras_tuner.__version__.startswith(SUPPORTED):
+    raise ImportError(f"tuner needs keras-tuner {SUPPORTED}x (it uses KerasTuner's private modules), found "
+                      f"keras-tuner {keras_tuner.__version__}; install it with: pip install 'keras-tuner~=1.4.8'")
+
 from keras_tuner.engine.base_tuner import BaseTuner  # noqa: E402
 from keras_tuner.engine.trial import Trial, TrialStatus  # noqa: E402
 from keras_tuner.src import protos  # noqa: E402
+from keras_tuner.src.distribute import oracle_chief  # noqa: E402
+from keras_tuner.src.distribute import utils as distribute_utils  # noqa: E402
 from keras_tuner.src.engine import conditions as _conditions  # noqa: E402
+from keras_tuner.src.engine.oracle import Display  # noqa: E402
 
 
 def _parent_to_proto(self):
@@ -29,4 +41,5 @@ def _parent_to_proto(self):
 
 _conditions.Parent.to_proto = _parent_to_proto
 
-__all__ = ["keras_tuner", "BaseTuner", "Trial", "TrialStatus"]
+__all__ = ["keras_tuner", "BaseTuner", "Trial", "TrialStatus", "Display", "protos", "oracle_chief",
+           "distribute_utils"]
