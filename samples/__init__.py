@@ -13,3 +13,6 @@
 - ``samples.firmware``: runs that firmware on an emulated Cortex-M4.
 - ``samples.main``: the main job (``keras-mcunet-demo``), the whole pipeline on the offline data in minutes.
 """
+from tinyengine_tflite.extras import require_extra
+
+require_extra("samples", "samples (the sample apps)")

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from reference import REPO, SUITE_DIR, run_litert
 
+from tinyengine_tflite.extras import EXTRA_MODULES
+
 CFG = configparser.ConfigParser()
 CFG.read(REPO / "setup.cfg")
 
@@ -24,11 +26,12 @@ def _name(requirement: str) -> str:
 
 BASE = [_name(r) for r in _requirements(CFG["options"]["install_requires"])]
 
-# Imports everything but the standard library, the base requirements and tinyengine_tflite refuse, so the child
-# fails the way a base install would if the compiler or the Interpreter reached for anything else.
-CHILD = """
+# In the child, imports of anything but the standard library, the base requirements and the project's own packages
+# fail, the way they would in a base install.
+BASE_INSTALL_ONLY = """
 import importlib.abc, json, sys
-ALLOWED = set(sys.stdlib_module_names) | {"tinyengine_tflite"} | set(sys.argv[1].split(","))
+ALLOWED = set(sys.stdlib_module_names) | set(sys.argv[1].split(",")) | {"tinyengine_tflite", "keras_mcunet",
+                                                                         "tuner", "samples"}
 
 class BaseInstallOnly(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -37,6 +40,9 @@ class BaseInstallOnly(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, BaseInstallOnly())
+"""
+
+CONVERT_AND_RUN = BASE_INSTALL_ONLY + """
 import numpy as np
 import tinyengine_tflite
 from tinyengine_tflite.cli import main
@@ -85,10 +91,60 @@ def test_compiler_and_interpreter_need_only_the_base_requirements(model, tmp_pat
     details = Interpreter(model_path=str(path)).get_input_details()[0]
     x = np.random.default_rng(0).integers(-128, 128, details["shape"]).astype(details["dtype"])
     np.save(tmp_path / "input.npy", x)
-    run = subprocess.run([sys.executable, "-c", CHILD, ",".join(BASE), str(path), str(tmp_path)],
+    run = subprocess.run([sys.executable, "-c", CONVERT_AND_RUN, ",".join(BASE), str(path), str(tmp_path)],
                          capture_output=True, text=True, timeout=600, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
     child = json.loads(run.stdout.strip().splitlines()[-1])
     assert {"tensorflow", "tflite_micro", "ai_edge_litert", "keras_mcunet"}.isdisjoint(child["loaded"])
     assert np.array_equal(np.array(child["output"]), run_litert(path.read_bytes(), [x])[0])
     assert child["peak_sram_bytes"] > 0 and (tmp_path / "cli" / "model.c").exists()
+
+
+EXTRAS_MISSING = BASE_INSTALL_ONLY + """
+import contextlib, io
+from tinyengine_tflite.cli import main
+stderr = io.StringIO()
+with contextlib.redirect_stderr(stderr):
+    status = main(["bench", sys.argv[2]])
+try:
+    import samples
+    samples_error = None
+except ImportError as e:
+    samples_error = f"{type(e).__name__}: {e}"
+print(json.dumps({"bench_status": status, "bench_error": stderr.getvalue(), "samples_error": samples_error}))
+"""
+
+
+def test_features_of_a_missing_extra_say_what_to_install():
+    run = subprocess.run([sys.executable, "-c", EXTRAS_MISSING, ",".join(BASE), str(REPO / "missing.tflite")],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    child = json.loads(run.stdout.strip().splitlines()[-1])
+    assert child["bench_status"] == 2
+    assert "pip install 'keras-mcunet[bench]'" in child["bench_error"] and "unicorn" in child["bench_error"]
+    assert child["samples_error"].startswith("MissingExtraError: samples (the sample apps) needs the [samples] extra")
+
+
+def _extra_distributions(extra: str) -> set[str]:
+    """The distributions an extra of setup.cfg installs, its references to other extras followed."""
+    out = set()
+    for requirement in _requirements(CFG["options.extras_require"][extra]):
+        m = re.fullmatch(r"keras-mcunet\[(.+)\]", requirement)
+        if m:
+            for other in m.group(1).split(","):
+                out |= _extra_distributions(other)
+        else:
+            out.add(_name(requirement).lower().replace("_", "-"))
+    return out
+
+
+@pytest.mark.parametrize("extra", sorted(EXTRA_MODULES))
+def test_extra_modules_are_what_the_extras_install(extra):
+    """tinyengine_tflite.extras' table (what a missing extra's error names) against setup.cfg's extras."""
+    from importlib.metadata import packages_distributions
+    distributions = {m: {d.lower().replace("_", "-") for d in ds} for m, ds in packages_distributions().items()}
+    installs = _extra_distributions(extra)
+    for module in EXTRA_MODULES[extra]:
+        assert distributions[module] & installs, (module, distributions[module], extra)
+    for distribution in installs:
+        assert any(distribution in distributions[m] for m in EXTRA_MODULES[extra]), (distribution, extra)

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from .errors import ConversionError
+from .extras import MissingExtraError, require_extra
 from .lower import REFERENCES
 
 
@@ -53,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "bench":         # convert needs only the base install
+            require_extra("bench", "tinyengine-tflite bench")
         return args.func(args)
-    except (ConversionError, ValueError, OSError) as e:
+    except (ConversionError, ValueError, OSError, MissingExtraError) as e:
         print(f"tinyengine-tflite: error: {e}", file=sys.stderr)
         return 2
 
