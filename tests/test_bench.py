@@ -185,7 +185,8 @@ def test_regenerating_the_report_keeps_the_nas_evidence_section(bench_run, tmp_p
     assert suite.models[1].sram.tflm_arena_bytes > 0 and suite.options.repeats == 3
     report = tmp_path / "BENCHMARKS.md"
     write_markdown(suite, report)
-    put_section(report, "tinynas-evidence", "## TinyNAS evidence\n\n| method | acc |", "python -m benchmarks.tinynas_evidence")
+    put_section(report, "tinynas-evidence", "## TinyNAS evidence\n\n| method | acc |",
+                "python -m benchmarks.tinynas_evidence")
     write_markdown(suite, report)                    # the benchmark rewrites its body, not the section
     text = report.read_text()
     assert text.count("## TinyNAS evidence") == 1 and "## Peak SRAM" in text

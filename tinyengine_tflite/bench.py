@@ -68,7 +68,8 @@ def summary(suite: Suite) -> str:
                     f"{r.status}")
         rows += [f"    {st}: {err.splitlines()[0][:160]}" for st, err in r.errors.items()]
     rows.append("")
-    rows += [f"[{ {True: 'met', False: 'MISSED', None: 'n/a'}[t.met] }] {t.target}: {t.measured}" for t in suite.targets]
+    word = {True: "met", False: "MISSED", None: "n/a"}
+    rows += [f"[{word[t.met]}] {t.target}: {t.measured}" for t in suite.targets]
     return "\n".join(rows)
 
 

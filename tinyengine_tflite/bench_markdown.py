@@ -199,7 +199,8 @@ def _cortexm_section(results, unicorn_version) -> list[str]:
             L.append(f"| {r.model} | {c.status}: {_cell(c.reason)} | {_b(c.sram_needed_bytes)} (with "
                      f"{_b(c.stack_reserve_bytes)} stack budget) | - | {_b(c.firmware.flash_bytes)} | | | | | | | |")
         else:
-            L.append(f"| {r.model} | ok | {_b(c.peak_sram_bytes)} | {_b(c.stack_bytes)} | {_b(c.firmware.flash_bytes)} | "
+            L.append(f"| {r.model} | ok | {_b(c.peak_sram_bytes)} | {_b(c.stack_bytes)} | "
+                     f"{_b(c.firmware.flash_bytes)} | "
                      f"{_b(c.instructions)} | {_b(c.cycles)} | {_b(c.macs)} | {_f(c.macs_per_instruction)} | "
                      f"{_f(c.macs_per_cycle)} | {'yes' if c.output_matches_host else '**NO**'} | "
                      f"{c.emulation_seconds:.2f} |")
@@ -214,7 +215,8 @@ def _layer_profile(r: ModelBenchmark) -> list[str]:
          "functions the emulator watches; on a board it could read the DWT cycle counter). Kernel: the C "
          f"function the layer calls. Outside the layers (model_invoke's own code): {_b(c.outside_layers)} "
          "instructions.", "",
-         "| # | operator | input | output | kernel | MACs | instructions | est. cycles | MACs / cycle | share of cycles |",
+         "| # | operator | input | output | kernel | MACs | instructions | est. cycles | MACs / cycle | "
+         "share of cycles |",
          "|---:|---|---|---|---|---:|---:|---:|---:|---:|"]
     total = sum(lp.cycles for lp in c.layers) or 1
     for lp in c.layers:
@@ -248,7 +250,8 @@ def auto_notes(results: list[ModelBenchmark]) -> list[str]:
         notes.append("The arena is above the lower bound (live bytes at the worst layer, the planner's optimum) on "
                      + ", ".join(f"{r.model} (+{(r.sram.planner_over_lower_bound - 1) * 100:.1f}%)" for r in over)
                      + "; elsewhere the planner's packing is optimal for this schedule.")
-    pads = [r for r in results if r.tinyengine and r.tinyengine.peak_layer and r.tinyengine.peak_layer.op in ("PAD", "PADV2")]
+    pads = [r for r in results
+            if r.tinyengine and r.tinyengine.peak_layer and r.tinyengine.peak_layer.op in ("PAD", "PADV2")]
     if pads:
         notes.append(
             "tinyengine's peak is at an explicit PAD layer on " + ", ".join(
@@ -282,7 +285,8 @@ def auto_notes(results: list[ModelBenchmark]) -> list[str]:
             f"{r.model}: {r.cortexm.reason}" for r in nofit) + ".")
     slow = [r for r in results if r.cortexm and r.cortexm.status == "timeout"]
     if slow:
-        notes.append("Emulation stopped at the time limit (--emulation-timeout): " + ", ".join(r.model for r in slow) + ".")
+        notes.append("Emulation stopped at the time limit (--emulation-timeout): "
+                     + ", ".join(r.model for r in slow) + ".")
     warn = [r for r in results if r.flash and r.flash.compiler_warnings]
     if warn:
         notes.append("arm-none-eabi-gcc -Wall -Wextra warns on the generated code or kernels of "

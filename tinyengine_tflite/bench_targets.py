@@ -70,15 +70,19 @@ def _model_peak_sram(results, t) -> TargetResult | None:
         (te <= t["max_bytes"]) if te else None, te)
 
 
+def _every_model(target: str, checked: list[ModelBenchmark], over: list[str], missing: list[str]) -> TargetResult:
+    return TargetResult(target, f"{len(checked) - len(over)}/{len(checked)} models within"
+                        + (f"; over: {', '.join(over)}" if over else "")
+                        + (f"; not measured: {', '.join(missing)}" if missing else ""),
+                        _met(not over, not checked, missing))
+
+
 def _flash_weights(results, t) -> TargetResult:
     fl = [r for r in results if r.flash]
-    missing = [r.model for r in results if not r.flash]
     over = [f"{r.model} ({r.flash.weights_bytes:,} > {r.flatbuffer_bytes:,})" for r in fl
             if r.flash.weights_bytes > r.flatbuffer_bytes]
-    return TargetResult("Flash: weights and constants at or below the flatbuffer size, every model",
-                        f"{len(fl) - len(over)}/{len(fl)} models within" + (f"; over: {', '.join(over)}" if over else "")
-                        + (f"; not measured: {', '.join(missing)}" if missing else ""),
-                        _met(not over, not fl, missing))
+    return _every_model("Flash: weights and constants at or below the flatbuffer size, every model", fl, over,
+                        [r.model for r in results if not r.flash])
 
 
 def _flash_total(results, t) -> TargetResult:
@@ -86,11 +90,8 @@ def _flash_total(results, t) -> TargetResult:
     big = [r for r in results if r.flash and r.flatbuffer_bytes >= lo]
     over = [f"{r.model} ({r.flash.flash_bytes:,} > {r.flatbuffer_bytes:,})" for r in big
             if r.flash.flash_bytes > r.flatbuffer_bytes]
-    missing = [r.model for r in results if not r.flash and r.flatbuffer_bytes >= lo]
-    return TargetResult(f"Flash: code + weights at or below the flatbuffer size, every model of {lo // KB} KB or more",
-                        f"{len(big) - len(over)}/{len(big)} models within" + (f"; over: {', '.join(over)}" if over else "")
-                        + (f"; not measured: {', '.join(missing)}" if missing else ""),
-                        _met(not over, not big, missing))
+    return _every_model(f"Flash: code + weights at or below the flatbuffer size, every model of {lo // KB} KB or more",
+                        big, over, [r.model for r in results if not r.flash and r.flatbuffer_bytes >= lo])
 
 
 def _host_speedup(results, t) -> TargetResult | None:

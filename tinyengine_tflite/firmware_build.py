@@ -156,8 +156,8 @@ def build_firmware(model, work_dir, cpu: str = "cortex-m7", part=DEFAULT_PART, p
     return fw
 
 
-def _measure(elf_path: Path, generated: list[Elf32], name: str, cpu: str, opt: str, part: Part, report: ConversionReport,
-             warnings: str) -> Firmware:
+def _measure(elf_path: Path, generated: list[Elf32], name: str, cpu: str, opt: str, part: Part,
+             report: ConversionReport, warnings: str) -> Firmware:
     elf = Elf32(elf_path)
     in_flash = lambda a: part.flash_origin <= a < part.flash_origin + _MEASURE_LENGTH  # noqa: E731
     alloc = [s for s in elf.sections if s.alloc]

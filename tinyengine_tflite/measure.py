@@ -299,7 +299,8 @@ def flash_stage(buf: bytes, name: str, part) -> Flash:
     with tempfile.TemporaryDirectory(prefix="te-flash-") as tmp:
         fw = build_firmware(buf, tmp, cpu=FLASH_CPU, part=part, name=name, opt=SIZE_OPT)
     return Flash(**vars(fw.sizes()), tflm_flatbuffer_bytes=len(buf), compiler_warnings=fw.warnings,
-                 weights_within_flatbuffer=fw.weights_bytes <= len(buf), total_within_flatbuffer=fw.flash_bytes <= len(buf))
+                 weights_within_flatbuffer=fw.weights_bytes <= len(buf),
+                 total_within_flatbuffer=fw.flash_bytes <= len(buf))
 
 
 # --- one model, the suite -----------------------------------------------------------------------------------------

@@ -125,7 +125,8 @@ def io_details(model: bytes) -> tuple[list[dict], list[dict]]:
         q = t.quantization
         scale = float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
         zp = int(q.zeroPoint[0]) if q is not None and q.zeroPoint is not None and len(q.zeroPoint) else 0
-        return {"index": int(i), "shape": tuple(int(d) for d in t.shape), "dtype": np.dtype(NUMPY_DTYPES[TENSOR_TYPE_NAMES[t.type]]).type,
+        return {"index": int(i), "shape": tuple(int(d) for d in t.shape),
+                "dtype": np.dtype(NUMPY_DTYPES[TENSOR_TYPE_NAMES[t.type]]).type,
                 "quantization": (scale, zp)}
     return [det(i) for i in sg.inputs], [det(i) for i in sg.outputs]
 
