@@ -75,10 +75,15 @@ def copy_kernels(out_dir: Path) -> list[str]:
     for p in sorted(KERNEL_DIR.glob("te_*.[ch]")):
         shutil.copyfile(p, out_dir / p.name)
         names.append(p.name)
-    (out_dir / "te_kernels.h").write_text(
-        "/* The tinyengine_tflite kernel library. */\n#ifndef TE_KERNELS_H\n#define TE_KERNELS_H\n\n" +
-        "".join(f'#include "{h}"\n' for h in kernel_headers()) + "\n#endif /* TE_KERNELS_H */\n")
+    (out_dir / "te_kernels.h").write_text("\n".join(
+        ["/* The tinyengine_tflite kernel library. */", "#ifndef TE_KERNELS_H", "#define TE_KERNELS_H", "",
+         *_cplusplus([f'#include "{h}"' for h in kernel_headers()]), "", "#endif /* TE_KERNELS_H */", ""]))
     return names + ["te_kernels.h"]
+
+
+def _cplusplus(body: list[str]) -> list[str]:
+    """`body` inside extern "C" for C++ translation units."""
+    return ["#ifdef __cplusplus", 'extern "C" {', "#endif", *body, "#ifdef __cplusplus", "}", "#endif"]
 
 
 def _shape(shape) -> str:
@@ -117,36 +122,33 @@ def _header(model: LoweredModel, sched: Schedule, prefix: str) -> str:
              " *     Define them (with -D, or in a header named by TE_LAYER_HOOK_HEADER, e.g.",
              " *     -DTE_LAYER_HOOK_HEADER='\"hooks.h\"') to time each layer, e.g. by reading DWT->CYCCNT.",
              " */",
-             f"#ifndef {P}_H", f"#define {P}_H", "", "#include <stddef.h>", "#include <stdint.h>", "",
-             "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
-             f"#define {P}_NUM_INPUTS {len(model.inputs)}", f"#define {P}_NUM_OUTPUTS {len(model.outputs)}",
-             f"#define {P}_NUM_LAYERS {len(model.layers)}",
-             f"#define {P}_ARENA_BYTES {sched.arena_bytes}"]
+             f"#ifndef {P}_H", f"#define {P}_H", "", "#include <stddef.h>", "#include <stdint.h>", ""]
+    api = ["", f"#define {P}_NUM_INPUTS {len(model.inputs)}", f"#define {P}_NUM_OUTPUTS {len(model.outputs)}",
+           f"#define {P}_NUM_LAYERS {len(model.layers)}", f"#define {P}_ARENA_BYTES {sched.arena_bytes}"]
     for kind, specs in (("INPUT", model.inputs), ("OUTPUT", model.outputs)):
         for i, s in enumerate(specs):
-            lines.append(f"#define {P}_{kind}{i}_SIZE {model.buffers[s.buffer].nbytes}"
+            api.append(f"#define {P}_{kind}{i}_SIZE {model.buffers[s.buffer].nbytes}"
                          f"  /* {safe_comment(s.name)} {_shape(s.shape)} */")
     codes = [line for k, (name, value, text) in enumerate(STATUS_CODES)
              for line in (f"    /* {text.format(P=P, prefix=prefix)} */",
                           f"    {P}_{name} = {value}{',' if k < len(STATUS_CODES) - 1 else ''}")]
-    lines += ["", "/* What the functions below return. */", "typedef enum {", *codes, f"}} {prefix}_status;", "",
-              f"/* Optional ({P}_USER_ARENA builds: required): arena NULL keeps the static arena; otherwise the",
-              f" * {P}_USER_ARENA build runs in arena[0 .. bytes), which must stay valid while the model is used. */",
-              f"int {prefix}_init(void *arena, size_t bytes);",
-              "/* int8 tensors of input / output i (NULL when i is out of range or there is no arena yet). */",
-              f"int8_t *{prefix}_input(int i);", f"int8_t *{prefix}_output(int i);",
-              f"/* Runs the network: {P}_OK, or {P}_ERR_NOT_INITIALIZED. */", f"int {prefix}_invoke(void);",
-              "/* Quantize float input i into its tensor / dequantize output i, exactly as TFLite does.",
-              f" * {P}_OK, or {P}_ERR_BAD_INPUT when i is out of range (or there is no arena yet). */",
-              f"int {prefix}_set_input_float(int i, const float *x);",
-              f"int {prefix}_get_output_float(int i, float *y);", "",
-              "/* Quantization and size of each input / output. */"]
+    api += ["", "/* What the functions below return. */", "typedef enum {", *codes, f"}} {prefix}_status;", "",
+            f"/* Optional ({P}_USER_ARENA builds: required): arena NULL keeps the static arena; otherwise the",
+            f" * {P}_USER_ARENA build runs in arena[0 .. bytes), which must stay valid while the model is used. */",
+            f"int {prefix}_init(void *arena, size_t bytes);",
+            "/* int8 tensors of input / output i (NULL when i is out of range or there is no arena yet). */",
+            f"int8_t *{prefix}_input(int i);", f"int8_t *{prefix}_output(int i);",
+            f"/* Runs the network: {P}_OK, or {P}_ERR_NOT_INITIALIZED. */", f"int {prefix}_invoke(void);",
+            "/* Quantize float input i into its tensor / dequantize output i, exactly as TFLite does.",
+            f" * {P}_OK, or {P}_ERR_BAD_INPUT when i is out of range (or there is no arena yet). */",
+            f"int {prefix}_set_input_float(int i, const float *x);",
+            f"int {prefix}_get_output_float(int i, float *y);", "",
+            "/* Quantization and size of each input / output. */"]
     for kind in ("input", "output"):
-        lines += [f"extern const float {prefix}_{kind}_scale[];",
-                  f"extern const int32_t {prefix}_{kind}_zero_point[];",
-                  f"extern const int32_t {prefix}_{kind}_bytes[];"]
-    lines += ["", "#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {P}_H */", ""]
-    return "\n".join(lines)
+        api += [f"extern const float {prefix}_{kind}_scale[];",
+                f"extern const int32_t {prefix}_{kind}_zero_point[];",
+                f"extern const int32_t {prefix}_{kind}_bytes[];"]
+    return "\n".join(lines + _cplusplus(api + [""]) + ["", f"#endif /* {P}_H */", ""])
 
 
 # --- {prefix}_weights.c / .h ----------------------------------------------------------------------------------
@@ -172,7 +174,7 @@ def _weights_header(model: LoweredModel, prefix: str) -> str:
     decls = [f"extern const {CTYPES[c.dtype]} {name}[{c.count}];" for _, name, c in _weight_arrays(model, prefix)]
     return "\n".join([_banner(model, f"\n * Internal: the constant arrays {prefix}.c passes to the kernels."),
                       f"#ifndef {P}_WEIGHTS_H", f"#define {P}_WEIGHTS_H", "", "#include <stdint.h>", "",
-                      *decls, "", f"#endif /* {P}_WEIGHTS_H */", ""])
+                      *_cplusplus(decls), "", f"#endif /* {P}_WEIGHTS_H */", ""])
 
 
 def _weights_source(model: LoweredModel, prefix: str) -> str:
