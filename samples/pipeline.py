@@ -111,6 +111,7 @@ class PipelineState:
 
 @dataclass(frozen=True)
 class Stage:
+    """A named step: run(state) reads what the stages before it left in the state and adds its own."""
     name: str
     run: Callable[[PipelineState], None]
 
