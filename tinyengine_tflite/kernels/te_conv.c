@@ -253,23 +253,31 @@ int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p) {
     return te_dw_work_bytes(p);
 }
 
-/* Row iy of input channel ic into dst (len values), offset added, zeros outside the input. */
+/* Row iy of input channel ic into dst (len values): the raw values, and the input zero point outside the
+ * input (the bias has the zero point folded in, so padded taps contribute nothing, as in TFLite). */
 static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t iy, int16_t *dst,
                              int32_t len) {
+    const int16_t zp = (int16_t)(-p->input_offset);
     int32_t j = 0;
     if (iy >= 0 && iy < p->in_h) {
-        const int8_t *src = input + iy * p->in_w * p->in_c + ic;
+        const int32_t step = p->in_c;
+        const int8_t *src = input + iy * p->in_w * step + ic;
         const int32_t lo = TE_MIN(p->pad_left, len);
         const int32_t hi = TE_MIN(p->pad_left + p->in_w, len);
         for (; j < lo; ++j) {
-            dst[j] = 0;
+            dst[j] = zp;
         }
-        for (src += (j - p->pad_left) * p->in_c; j < hi; ++j, src += p->in_c) {
-            dst[j] = (int16_t)(*src + p->input_offset);
+        src += (j - p->pad_left) * step;
+        for (; j + 2 <= hi; j += 2, src += 2 * step) {
+            dst[j] = src[0];
+            dst[j + 1] = src[step];
+        }
+        if (j < hi) {
+            dst[j++] = src[0];
         }
     }
     for (; j < len; ++j) {
-        dst[j] = 0;
+        dst[j] = zp;
     }
 }
 
@@ -302,8 +310,11 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
     int16_t *rows = taps + k_h * kw2;
     const int8_t *f = filter + oc * k_h * k_w;
     for (int32_t ky = 0; ky < k_h; ++ky) {
-        for (int32_t kx = 0; kx < kw2; ++kx) {
-            taps[ky * kw2 + kx] = (int16_t)(kx < k_w ? f[ky * k_w + kx] : 0);
+        for (int32_t kx = 0; kx < k_w; ++kx) {
+            taps[ky * kw2 + kx] = f[ky * k_w + kx];
+        }
+        if (k_w < kw2) {
+            taps[ky * kw2 + k_w] = 0;
         }
     }
 #if TE_DSP
@@ -395,6 +406,14 @@ TE_ALWAYS_INLINE void te_dw_all_inplace(const te_dw_params *p, const int8_t *inp
                                         int8_t *output, int8_t *scratch, const int32_t K) {
     const int32_t pixels = p->out_h * p->out_w, channels = p->out_c;
     int8_t *work = scratch + te_dw_plane_bytes(p);
+    /* Each input row of a channel is gathered once, in order, before the output rows that read it. The output
+     * row oy covers input rows <= oy of its channel (out_w <= in_w), and by then the rows up to
+     * oy * stride_h - pad_top + k_h - 1 >= oy have been gathered (pad_top < k_h): the outputs can go straight
+     * over the input. Otherwise a channel goes through the plane. */
+    if ((K || p->dil_h == 1) && p->pad_top < (K ? K : p->k_h) && p->out_w <= p->in_w) {
+        te_dw_all(p, input, filter, bias, mult, shift, output, work, K);
+        return;
+    }
     for (int32_t c = 0; c < channels; ++c) {
         te_dw_channel(p, input, filter, bias[c], mult[c], shift[c], c, scratch, 1, work, K);
         int8_t *out = output + c;

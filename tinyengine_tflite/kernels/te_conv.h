@@ -11,7 +11,8 @@
  *   so that one 8-byte load feeds a 2x2 register tile (two pixels by two channels). Their biases have the input
  *   zero point folded in (bias + input_offset * sum(filter)), so they accumulate raw input values; padding
  *   takes the input zero point, which keeps the fold exact at the borders.
- * - DEPTHWISE_CONV_2D takes channel-major taps: w[c][ky][kx].
+ * - DEPTHWISE_CONV_2D takes channel-major taps: w[c][ky][kx]; its bias has the input zero point folded in
+ *   too, and its padding also takes the zero point.
  *
  * Every kernel with a scratch buffer has a _get_buffer_size function: the bytes of scratch it needs, the one
  * definition the compiler's planner is checked against. */
@@ -51,8 +52,7 @@ typedef struct {
 } te_dw_params;
 
 /* Depthwise convolution works one channel at a time on int16 copies: the channel's taps (k_h rows of k_w
- * rounded up to even, zero-filled) and k_h of its input rows with the input offset added and zeros for the
- * padding (row length: the padded width (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1, plus one, rounded up
+ * rounded up to even, zero-filled) and k_h of its input rows (raw values, the zero point for the padding; row length: the padded width (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1, plus one, rounded up
  * to even), so taps are multiplied two at a time. The _k3 / _k5 / _k7 variants are the same kernel unrolled for
  * a square kernel of that size and dilation 1. */
 int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p);
@@ -69,9 +69,11 @@ int32_t te_depthwise_conv_s8_k3_get_buffer_size(const te_dw_params *p);
 int32_t te_depthwise_conv_s8_k5_get_buffer_size(const te_dw_params *p);
 int32_t te_depthwise_conv_s8_k7_get_buffer_size(const te_dw_params *p);
 
-/* In place (MCUNet): output may start at input (depth_mult 1); each channel is computed into scratch
- * (an out_h * out_w plane, rounded up to 4, then the depthwise buffers) and then written over its own input
- * channel, which no later channel reads. */
+/* In place (MCUNet): output may start at input (depth_mult 1). Each input row is read once, before any output
+ * row that covers it is written, so where that order holds (dilation 1, pad_top < k_h, out_w <= in_w) the
+ * outputs go straight over the input; otherwise each channel is computed into scratch (an out_h * out_w plane,
+ * rounded up to 4, then the depthwise buffers) and then written over its own input channel, which no later
+ * channel reads. */
 int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p);
 void te_depthwise_conv_s8_inplace(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,

@@ -3,25 +3,31 @@
 
 #include "te_common.h"
 
-static inline int8_t te_add_one(const void *params, int32_t x, int32_t y) {
-    const te_add_params *p = (const te_add_params *)params;
+/* ADD's per-call constants: the three rescalings split once (te_quant_channel; their multipliers are >= 0). */
+typedef struct {
+    te_quant_ch in1, in2, out;
+    int32_t input1_offset, input2_offset, output_offset, left_shift, act_min, act_max;
+} te_add_ctx;
+
+static inline int8_t te_add_one(const void *ctx, int32_t x, int32_t y) {
+    const te_add_ctx *c = (const te_add_ctx *)ctx;
     /* |x - zp| <= 255, so the 2^20 shift stays well inside int32 (as in TFLite). */
-    const int32_t a = (x + p->input1_offset) * (1 << p->left_shift);
-    const int32_t b = (y + p->input2_offset) * (1 << p->left_shift);
+    const int32_t a = (x + c->input1_offset) * (1 << c->left_shift);
+    const int32_t b = (y + c->input2_offset) * (1 << c->left_shift);
     /* MultiplyByQuantizedMultiplierSmallerThanOneExp: the double-rounding multiply with a shift <= 0. */
-    const int32_t sa = te_multiply_by_quantized_multiplier(a, p->input1_mult, p->input1_shift);
-    const int32_t sb = te_multiply_by_quantized_multiplier(b, p->input2_mult, p->input2_shift);
-    const int32_t out = te_multiply_by_quantized_multiplier(sa + sb, p->output_mult, p->output_shift) +
-                        p->output_offset;
-    return (int8_t)te_clamp(out, p->act_min, p->act_max);
+    const int32_t sum = te_quant_scale(&c->in1, a) + te_quant_scale(&c->in2, b);
+    return (int8_t)te_clamp(te_quant_scale(&c->out, sum) + c->output_offset, c->act_min, c->act_max);
 }
 
-static inline int8_t te_mul_one(const void *params, int32_t x, int32_t y) {
-    const te_mul_params *p = (const te_mul_params *)params;
-    const int32_t prod = (x + p->input1_offset) * (y + p->input2_offset);
-    const int32_t out = te_multiply_by_quantized_multiplier(prod, p->output_mult, p->output_shift) +
-                        p->output_offset;
-    return (int8_t)te_clamp(out, p->act_min, p->act_max);
+typedef struct {
+    te_quant_ch out;
+    int32_t input1_offset, input2_offset, output_offset, act_min, act_max;
+} te_mul_ctx;
+
+static inline int8_t te_mul_one(const void *ctx, int32_t x, int32_t y) {
+    const te_mul_ctx *c = (const te_mul_ctx *)ctx;
+    const int32_t prod = (x + c->input1_offset) * (y + c->input2_offset);
+    return (int8_t)te_clamp(te_quant_scale(&c->out, prod) + c->output_offset, c->act_min, c->act_max);
 }
 
 /* Walks the broadcast output in order, calling one(params, a, b) per element. `one` is a constant at each
@@ -46,9 +52,16 @@ TE_ALWAYS_INLINE void te_broadcast_s8(const te_broadcast *s, const int8_t *input
 }
 
 void te_add_s8(const te_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
-    te_broadcast_s8(&p->shape, input1, input2, output, te_add_one, p);
+    const te_add_ctx c = {te_quant_channel(p->input1_mult, p->input1_shift),
+                          te_quant_channel(p->input2_mult, p->input2_shift),
+                          te_quant_channel(p->output_mult, p->output_shift),
+                          p->input1_offset, p->input2_offset, p->output_offset, p->left_shift, p->act_min,
+                          p->act_max};
+    te_broadcast_s8(&p->shape, input1, input2, output, te_add_one, &c);
 }
 
 void te_mul_s8(const te_mul_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
-    te_broadcast_s8(&p->shape, input1, input2, output, te_mul_one, p);
+    const te_mul_ctx c = {te_quant_channel(p->output_mult, p->output_shift), p->input1_offset, p->input2_offset,
+                          p->output_offset, p->act_min, p->act_max};
+    te_broadcast_s8(&p->shape, input1, input2, output, te_mul_one, &c);
 }

@@ -4,8 +4,8 @@ The lowering specializes each layer at compile time: it picks the kernel variant
 im2col, depthwise kernels unrolled for 3x3 / 5x5 / 7x7), rearranges the weights into the layout the kernels
 read (pair-packed for convolutions and fully-connected layers, channel-major for depthwise; see te_conv.h) and
 sizes the scratch with the same formulas as the kernels' _get_buffer_size functions (tests check the two agree).
-The input zero point is folded into the bias at compile time (bias - zp * sum(filter)); the convolution's
-im2col fills padding with the input zero point so the fold stays exact at the borders. The multipliers are
+The input zero point is folded into the bias at compile time (bias - zp * sum(filter)); the kernels fill
+padding with the input zero point so the fold stays exact at the borders. The multipliers are
 formed in double (per tensor as per channel, in both references). FULLY_CONNECTED requantizes with one rounding
 as LiteRT's reference kernel does, or with two (TFLite's MultiplyByQuantizedMultiplier, as the convolutions) as
 TFLM's does when ctx.reference is "tflm"."""
@@ -176,7 +176,8 @@ def lower_depthwise(ctx, op):
                             (kh, kw), stride, dil, pads,
                             dict(input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
                             [Const.of("filter", filt[0].transpose(2, 0, 1), "int8"),
-                             Const.of("bias", _bias(ctx, op, oc), "int32"),
+                             Const.of("bias", _bias(ctx, op, oc) - in_zp * filt[0].reshape(-1, oc).sum(axis=0),
+                                      "int32"),
                              Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
 
 
