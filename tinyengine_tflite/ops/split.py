@@ -1,0 +1,96 @@
+"""SPLIT, SPLIT_V and UNPACK: every output is a slice of the input along one axis, copied with
+te_strided_copy_s8 (shape.gather). TFLite copies the raw int8 values whatever the outputs' quantization, and so
+does the engine; of a constant input every output is folded."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..lower import lowering
+from .shape import fold, gather, int_values
+
+
+def _axis(ctx, op, axis: int, rank: int) -> int:
+    a = axis + rank if axis < 0 else axis
+    if not 0 <= a < rank:
+        raise ctx.error(op, f"axis {axis} is out of range for rank {rank}")
+    return a
+
+
+def _scalar_axis(ctx, op, t: int) -> int:
+    v = int_values(ctx, op, t, "the axis").reshape(-1)
+    if v.size != 1:
+        raise ctx.error(op, f"the axis has {v.size} values; one is expected")
+    return int(v[0])
+
+
+def slice_outputs(ctx, op, in_t: int, axis: int, sizes: list[int], squeeze: bool = False) -> None:
+    """Output k is the input's slice [start_k, start_k + sizes[k]) along axis (with that axis dropped when
+    squeeze, as UNPACK does)."""
+    shape = tuple(int(d) for d in ctx.tensor(in_t).shape)
+    if len(sizes) != len(op.outputs):
+        raise ctx.error(op, f"{len(sizes)} slices for {len(op.outputs)} outputs")
+    if sum(sizes) != shape[axis] or min(sizes) < 0:
+        raise ctx.error(op, f"slice sizes {sizes} do not split dimension {axis} of {list(shape)}")
+    data = ctx.value(in_t)
+    source = np.asarray(data) if data is not None else \
+        np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    start = 0
+    for out_t, n in zip(op.outputs, sizes):
+        part = np.take(source, np.arange(start, start + n), axis=axis)
+        start += n
+        if squeeze:
+            part = np.squeeze(part, axis=axis)
+        if out_t < 0:
+            continue
+        out_shape = tuple(int(d) for d in ctx.tensor(out_t).shape)
+        if out_shape != part.shape:
+            raise ctx.error(op, f"output tensor {out_t} has shape {list(out_shape)}; the slice is {list(part.shape)}")
+        if data is not None:
+            fold(ctx, op, out_t, part)
+        else:
+            gather(ctx, op, in_t, out_t, part)
+
+
+@lowering("SPLIT")
+def lower_split(ctx, op):
+    if len(op.inputs) != 2 or not op.outputs:
+        raise ctx.error(op, f"expects 2 inputs and outputs, has {len(op.inputs)} and {len(op.outputs)}")
+    in_t = op.inputs[1]
+    rank = len(ctx.tensor(in_t).shape)
+    axis = _axis(ctx, op, _scalar_axis(ctx, op, op.inputs[0]), rank)
+    n = int(op.options.get("num_splits", len(op.outputs)))
+    dim = int(ctx.tensor(in_t).shape[axis])
+    if n != len(op.outputs) or n < 1 or dim % n:
+        raise ctx.error(op, f"cannot split dimension {axis} of size {dim} into {n} equal parts "
+                            f"({len(op.outputs)} outputs)")
+    slice_outputs(ctx, op, in_t, axis, [dim // n] * n)
+
+
+@lowering("SPLIT_V")
+def lower_split_v(ctx, op):
+    if len(op.inputs) != 3 or not op.outputs:
+        raise ctx.error(op, f"expects 3 inputs and outputs, has {len(op.inputs)} and {len(op.outputs)}")
+    in_t = op.inputs[0]
+    rank = len(ctx.tensor(in_t).shape)
+    axis = _axis(ctx, op, _scalar_axis(ctx, op, op.inputs[2]), rank)
+    sizes = [int(s) for s in int_values(ctx, op, op.inputs[1], "the split sizes").reshape(-1)]
+    dim = int(ctx.tensor(in_t).shape[axis])
+    unknown = [k for k, s in enumerate(sizes) if s == -1]
+    if len(unknown) > 1:
+        raise ctx.error(op, f"split sizes {sizes} have more than one -1")
+    if unknown:
+        sizes[unknown[0]] = dim - (sum(sizes) + 1)
+    slice_outputs(ctx, op, in_t, axis, sizes)
+
+
+@lowering("UNPACK")
+def lower_unpack(ctx, op):
+    if len(op.inputs) != 1 or not op.outputs:
+        raise ctx.error(op, f"expects 1 input and outputs, has {len(op.inputs)} and {len(op.outputs)}")
+    in_t = op.inputs[0]
+    rank = len(ctx.tensor(in_t).shape)
+    axis = _axis(ctx, op, int(op.options.get("axis", 0)), rank)
+    dim = int(ctx.tensor(in_t).shape[axis])
+    if dim != len(op.outputs):
+        raise ctx.error(op, f"dimension {axis} has size {dim}; UNPACK has {len(op.outputs)} outputs")
+    slice_outputs(ctx, op, in_t, axis, [1] * dim, squeeze=True)
