@@ -16,7 +16,7 @@ from .lower import check_reference
 from .reader import load_model_bytes
 from .signatures import Signature, read_signatures
 
-_DTYPES = {"int8": np.int8, "float32": np.float32}
+_DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "float32": np.float32}
 
 
 class OpResolverType(enum.Enum):
@@ -220,7 +220,7 @@ class Interpreter:
                 out = np.empty(buf.size, dtype=np.float32)
                 self._lib.model_get_output_float(k, out.ctypes.data)
                 return out.reshape(spec.shape)
-            return buf.copy().reshape(spec.shape)
+            return buf.view(_DTYPES[spec.dtype]).copy().reshape(spec.shape)
         if tensor_index in self._inputs:
             spec = self._inputs[tensor_index]
             if tensor_index in self._input_values:

@@ -10,10 +10,13 @@ from typing import Callable
 import numpy as np
 
 from .errors import ConversionError, UnsupportedOperatorError
-from .ir import Graph, Operator, Tensor
+from .ir import DTYPE_BYTES, Graph, Operator, Tensor
 from .layers import Buffer, IOSpec, Layer, LoweredModel
 
 LOWERINGS: dict[str, Callable[["LoweringContext", Operator], None]] = {}
+
+# Integer model input/output types besides int8: the QUANTIZE at the model's edge converts them (in the arena).
+EDGE_DTYPES = ("uint8", "int16")
 
 # The bit-exact reference the generated code reproduces. The two disagree on three operators:
 # - "litert": LiteRT's reference kernels (BUILTIN_REF): FULLY_CONNECTED requantizes with single rounding, MUL's
@@ -79,10 +82,10 @@ class LoweringContext:
         raise self.error(op, f"input tensor {t} ({tt.name!r}) is neither computed by an earlier operator "
                              "nor a constant")
 
-    def new_buffer(self, t: int, shape=None) -> int:
+    def new_buffer(self, t: int, shape=None, dtype: str = "int8") -> int:
         tt = self.tensor(t)
         shape = tuple(tt.shape if shape is None else shape)
-        b = Buffer(len(self.buffers), tt.name, shape, int(np.prod(shape, dtype=np.int64)) * 1, "int8")
+        b = Buffer(len(self.buffers), tt.name, shape, int(np.prod(shape, dtype=np.int64)) * DTYPE_BYTES[dtype], dtype)
         self.buffers.append(b)
         self.tensor_buffer[t] = b.id
         return b.id
@@ -108,10 +111,10 @@ def lower_graph(graph: Graph, model_name: str, reference: str = "litert") -> Low
     for i in graph.inputs:
         if i not in ctx.float_inputs:
             t = graph.tensors[i]
-            if t.dtype != "int8":
-                raise ConversionError(f"input tensor {i} ({t.name!r}) is {t.dtype}; inputs must be int8 or float32",
-                                      model=model_name)
-            ctx.add_input(i, ctx.new_buffer(i), t)
+            if t.dtype != "int8" and t.dtype not in EDGE_DTYPES:
+                raise ConversionError(f"input tensor {i} ({t.name!r}) is {t.dtype}; inputs must be int8, "
+                                      f"{', '.join(EDGE_DTYPES)} or float32", model=model_name)
+            ctx.add_input(i, ctx.new_buffer(i, dtype=t.dtype), t)
     for op in graph.operators:
         fn = LOWERINGS.get(op.name)
         if fn is None:

@@ -3,9 +3,42 @@
 
 #include "te_common.h"
 
+static inline int32_t te_requant_value(const te_requant_params *p, int32_t x) {
+    return te_multiply_by_quantized_multiplier(x + p->input_offset, p->mult, p->shift) + p->output_offset;
+}
+
 void te_requantize_s8(const te_requant_params *p, const int8_t *input, int8_t *output) {
     for (int32_t i = 0; i < p->size; ++i) {
-        output[i] = te_requantize((int32_t)input[i] + p->input_offset, p->mult, p->shift, p->output_offset, -128, 127);
+        output[i] = (int8_t)te_clamp(te_requant_value(p, input[i]), -128, 127);
+    }
+}
+
+void te_requantize_u8_s8(const te_requant_params *p, const int8_t *input, int8_t *output) {
+    const uint8_t *in = (const uint8_t *)input;
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = (int8_t)te_clamp(te_requant_value(p, in[i]), -128, 127);
+    }
+}
+
+void te_requantize_s8_u8(const te_requant_params *p, const int8_t *input, int8_t *output) {
+    uint8_t *out = (uint8_t *)output;
+    for (int32_t i = 0; i < p->size; ++i) {
+        out[i] = (uint8_t)te_clamp(te_requant_value(p, input[i]), 0, 255);
+    }
+}
+
+/* The int16 buffers are 4-byte aligned (the planner's alignment), so they may be read as int16_t. */
+void te_requantize_s16_s8(const te_requant_params *p, const int8_t *input, int8_t *output) {
+    const int16_t *in = (const int16_t *)(const void *)input;
+    for (int32_t i = 0; i < p->size; ++i) {
+        output[i] = (int8_t)te_clamp(te_requant_value(p, in[i]), -128, 127);
+    }
+}
+
+void te_requantize_s8_s16(const te_requant_params *p, const int8_t *input, int8_t *output) {
+    int16_t *out = (int16_t *)(void *)output;
+    for (int32_t i = 0; i < p->size; ++i) {
+        out[i] = (int16_t)te_clamp(te_requant_value(p, input[i]), -32768, 32767);
     }
 }
 

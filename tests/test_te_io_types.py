@@ -1,0 +1,112 @@
+"""Model inputs and outputs of type uint8 and int16 (the QUANTIZE at the model's edges) and int8 -> int8
+QUANTIZE inside a graph, against LiteRT's reference kernels and TFLite Micro; the Interpreter's details of
+such inputs and outputs equal tf.lite.Interpreter's."""
+import numpy as np
+import pytest
+from modelgen import _cached_int8
+from opgraph import Op, T, graph_model
+from reference import run_litert, run_tflm
+
+import tinyengine_tflite
+
+INFO = {"UINT8": np.iinfo(np.uint8), "INT16": np.iinfo(np.int16), "INT8": np.iinfo(np.int8)}
+
+
+def _inputs(details, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in details:
+        info = np.iinfo(d["dtype"])
+        out.append(rng.integers(info.min, info.max + 1, tuple(d["shape"])).astype(d["dtype"]))
+    return out
+
+
+def _check(model: bytes, seeds=(0, 1, 2)):
+    for reference, run in (("litert", run_litert), ("tflm", run_tflm)):
+        it = tinyengine_tflite.Interpreter(model_content=model, reference=reference)
+        it.allocate_tensors()
+        for seed in seeds:
+            xs = _inputs(it.get_input_details(), seed)
+            for d, x in zip(it.get_input_details(), xs):
+                it.set_tensor(d["index"], x)
+            it.invoke()
+            ours = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+            ref = run(model, xs)
+            for a, b in zip(ours, ref):
+                assert a.dtype == b.dtype and a.shape == b.shape, (reference, a.dtype, b.dtype)
+                np.testing.assert_array_equal(a, b, err_msg=f"{reference}, seed {seed}")
+
+
+def _edge_model(edge: str, in_q, mid_q, out_q, shape=(1, 5, 7, 3)) -> bytes:
+    """edge input -> QUANTIZE -> int8 -> QUANTIZE (int8 -> int8) -> int8 -> QUANTIZE -> edge output."""
+    tensors = [T(shape, edge, *in_q), T(shape, "INT8", *mid_q), T(shape, "INT8", mid_q[0] * 1.37, mid_q[1] - 3),
+               T(shape, edge, *out_q)]
+    ops = [Op("QUANTIZE", [0], [1]), Op("QUANTIZE", [1], [2]), Op("QUANTIZE", [2], [3])]
+    return graph_model(tensors, ops, [0], [3])
+
+
+@pytest.mark.parametrize("in_q,mid_q,out_q", [
+    ((0.0078125, 128), (0.0078125, 0), (0.0078125, 128)),     # the converter's usual edge: zero point moves 128
+    ((1.0, 0), (1.0, -128), (1.0, 0)),                        # image bytes 0..255
+    ((0.0173, 131), (0.021, -7), (0.0302, 97)),               # different scales both ways
+    ((0.5, 3), (0.07, 10), (0.003, 250)),                     # saturating
+])
+def test_uint8_edges(in_q, mid_q, out_q):
+    _check(_edge_model("UINT8", in_q, mid_q, out_q))
+
+
+@pytest.mark.parametrize("in_q,mid_q,out_q", [
+    ((1 / 4096, 0), (0.02, -3), (1 / 8192, 0)),
+    ((0.37, 0), (0.5, 11), (0.001, 0)),                       # saturating both ways
+])
+def test_int16_edges(in_q, mid_q, out_q):
+    _check(_edge_model("INT16", in_q, mid_q, out_q))
+
+
+def _uint8_conv():
+    def converter(keras, tf):
+        x = keras.Input(shape=(9, 11, 3), batch_size=1)
+        y = keras.layers.Conv2D(5, 3, strides=2, padding="same", activation="relu")(x)
+        model = keras.Model(x, keras.layers.GlobalAveragePooling2D()(y))
+        rng = np.random.default_rng(0)
+
+        def representative():
+            for _ in range(16):
+                yield [rng.uniform(0, 1, (1, 9, 11, 3)).astype(np.float32)]
+        conv = tf.lite.TFLiteConverter.from_keras_model(model)
+        conv.inference_input_type = tf.uint8
+        conv.inference_output_type = tf.uint8
+        return conv, representative
+    # float_io=True: the helper then keeps the uint8 edge types set above.
+    return _cached_int8(("uint8_conv", 1), converter, "uint8_conv", True, 0)
+
+
+def test_converter_uint8_model_and_details():
+    """The converter's uint8 -> QUANTIZE -> int8 ... int8 -> QUANTIZE -> uint8 model: bit-exact, and the
+    Interpreter's input and output details are tf.lite.Interpreter's."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+    model = _uint8_conv()
+    _check(model)
+    ours = tinyengine_tflite.Interpreter(model_content=model)
+    ref = LiteRT(model_content=model)
+    for mine, theirs in ((ours.get_input_details(), ref.get_input_details()),
+                         (ours.get_output_details(), ref.get_output_details())):
+        assert len(mine) == len(theirs) == 1
+        a, b = mine[0], theirs[0]
+        assert a["dtype"] is b["dtype"] is np.uint8
+        assert (a["index"], a["name"], a["quantization"]) == (b["index"], b["name"], b["quantization"])
+        np.testing.assert_array_equal(a["shape"], b["shape"])
+        for k in ("scales", "zero_points"):
+            qa, qb = a["quantization_parameters"][k], b["quantization_parameters"][k]
+            assert qa.dtype == qb.dtype
+            np.testing.assert_array_equal(qa, qb)
+    ours.allocate_tensors()
+    with pytest.raises(ValueError, match="UINT8"):
+        ours.set_tensor(ours.get_input_details()[0]["index"], np.zeros((1, 9, 11, 3), np.int8))
+
+
+def test_unsupported_quantize_pair():
+    shape = (1, 4)
+    model = graph_model([T(shape, "INT8", 0.1, 0), T(shape, "INT32", 0.1, 0)], [Op("QUANTIZE", [0], [1])], [0], [1])
+    with pytest.raises(tinyengine_tflite.errors.ConversionError, match="int8 -> int32"):
+        tinyengine_tflite.Interpreter(model_content=model)
