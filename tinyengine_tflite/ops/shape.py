@@ -318,8 +318,8 @@ def nearest_indices(in_size: int, out_size: int, align_corners: bool, half_pixel
     return np.array(out, dtype=np.int32)
 
 
-@lowering("RESIZE_NEAREST_NEIGHBOR")
-def lower_resize_nearest(ctx, op):
+def resize_geometry(ctx, op) -> tuple[tuple[int, ...], list[int], bool, bool]:
+    """A RESIZE_* operator's input shape, output size [height, width], align_corners and half_pixel_centers."""
     if len(op.inputs) != 2 or len(op.outputs) != 1:
         raise ctx.error(op, f"expects 2 inputs and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
     in_t, out_t = op.inputs[0], op.outputs[0]
@@ -333,18 +333,31 @@ def lower_resize_nearest(ctx, op):
         raise ctx.error(op, f"size {size} must hold two positive values")
     if out_shape != (1, size[0], size[1], in_shape[3]):
         raise ctx.error(op, f"output shape {list(out_shape)} does not match size {size} and {in_shape[3]} channels")
-    align = bool(op.options.get("align_corners", False))
-    half = bool(op.options.get("half_pixel_centers", False))
+    o = op.options
+    return in_shape, size, bool(o.get("align_corners", False)), bool(o.get("half_pixel_centers", False))
+
+
+@lowering("RESIZE_NEAREST_NEIGHBOR")
+def lower_resize_nearest(ctx, op):
+    in_shape, size, align, half = resize_geometry(ctx, op)
+    in_t, out_t = op.inputs[0], op.outputs[0]
     y_map = nearest_indices(in_shape[1], size[0], align, half)
     x_map = nearest_indices(in_shape[2], size[1], align, half)
     value = ctx.value(in_t)
     if value is not None:
         fold(ctx, op, out_t, np.asarray(value)[:, y_map][:, :, x_map])
         return
+    resize_layer(ctx, op, "te_resize_nearest_s8", "te_resize_params", y_map, x_map)
+
+
+def resize_layer(ctx, op, kernel: str, param_struct: str, y_map, x_map, macs: int = 0) -> None:
+    """kernel(params {in_w, channels, out_h, out_w}, input, y_map, x_map, output) over int8 activations."""
+    in_t, out_t = op.inputs[0], op.outputs[0]
     data_input(ctx, op, in_t)
     if ctx.tensor(out_t).dtype != "int8":
         raise ctx.error(op, f"output is {ctx.tensor(out_t).dtype}; int8 is expected", unsupported=True)
-    ctx.add(Layer(op.name, op.index, "te_resize_nearest_s8", "te_resize_params",
-                  dict(in_w=in_shape[2], channels=in_shape[3], out_h=size[0], out_w=size[1]),
+    _, _, in_w, channels = _shape(ctx, in_t)
+    _, out_h, out_w, _ = _shape(ctx, out_t)
+    ctx.add(Layer(op.name, op.index, kernel, param_struct, dict(in_w=in_w, channels=channels, out_h=out_h, out_w=out_w),
                   [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)],
-                  [Const.of("y_map", y_map, "int32"), Const.of("x_map", x_map, "int32")], macs=0))
+                  [Const.of("y_map", y_map, "int32"), Const.of("x_map", x_map, "int32")], macs=macs))
