@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .codegen import check_prefix
 from .errors import ConversionError
 from .extras import MissingExtraError, require_extra
 from .lower import REFERENCES
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a user-supplied arena and the per-layer hook are build-time macros: see model.h.")
     c.add_argument("model", help="the .tflite file (full-integer quantized; float input/output are allowed)")
     c.add_argument("-o", "--output", required=True, help="output folder for the C sources (created if missing)")
-    c.add_argument("--prefix", default="model",
+    c.add_argument("--prefix", default="model", type=_c_identifier,
                    help="C identifier prefix of the generated API and file names (default: model -> model.h, "
                         "model_invoke())")
     c.add_argument("--no-inplace", action="store_true",
@@ -51,14 +52,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _c_identifier(text: str) -> str:
+    try:
+        return check_prefix(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def main(argv=None) -> int:
+    """Exit 0 on success; 2 with one line on stderr for a project error (a model that cannot be converted names
+    the model, and the operator or tensor at fault), a file that cannot be read or written, a missing extra, or a
+    bad bench argument. Any other exception is a bug and keeps its traceback."""
     args = build_parser().parse_args(argv)
+    expected = (ConversionError, OSError, MissingExtraError) + ((ValueError,) if args.command == "bench" else ())
     try:
         if args.command == "bench":         # convert needs only the base install
             require_extra("bench", "tinyengine-tflite bench")
         return args.func(args)
-    except (ConversionError, ValueError, OSError, MissingExtraError) as e:
-        print(f"tinyengine-tflite: error: {e}", file=sys.stderr)
+    except expected as e:
+        print(f"tinyengine-tflite: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
 
 

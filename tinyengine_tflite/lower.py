@@ -119,7 +119,12 @@ def lower_graph(graph: Graph, model_name: str, reference: str = "litert") -> Low
         fn = LOWERINGS.get(op.name)
         if fn is None:
             raise ctx.error(op, f"{op.name} is not supported by tinyengine_tflite", unsupported=True)
-        fn(ctx, op)
+        try:
+            fn(ctx, op)
+        except ConversionError as e:       # a helper's error (e.g. quant.py's) gets the model and the operator
+            if e.op_name is not None and e.model:
+                raise
+            raise e.located(model_name, op.name, op.index) from None
     # Inputs are declared in the graph's order, whichever operator created their buffer.
     order = {t: k for k, t in enumerate(graph.inputs)}
     ctx.inputs.sort(key=lambda s: order[s.tensor_index])

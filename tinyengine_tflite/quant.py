@@ -6,6 +6,13 @@ import math
 
 import numpy as np
 
+from .errors import ConversionError
+
+# Below 2^-31 a multiplier rounds to 0 (TFLite returns 0, 0); from 2^31 up TFLite's fixed point saturates it to
+# (2^31 - 1, 30), which no model converted by TFLite needs: the engine refuses it rather than compute a clamped
+# value. The errors name no operator: the lowering that asked adds it (lower.lower_graph).
+_MAX_SHIFT = 30
+
 
 def round_half_away(x: float) -> int:
     """std::round: halves go away from zero (Python's round() goes to even)."""
@@ -13,7 +20,11 @@ def round_half_away(x: float) -> int:
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite QuantizeMultiplier: real ~= q * 2^(shift - 31), q in [2^30, 2^31)."""
+    """TFLite QuantizeMultiplier: real ~= q * 2^(shift - 31), q in [2^30, 2^31). A multiplier that is not finite,
+    is negative, or is too large for the fixed point (shift above 30) is a ConversionError."""
+    if not math.isfinite(real) or real < 0:
+        raise ConversionError(f"the requantization multiplier {real} (a ratio of scales) is not a finite "
+                              "non-negative number")
     if real == 0.0:
         return 0, 0
     frac, shift = math.frexp(real)
@@ -23,8 +34,9 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
-    if shift > 30:  # what the single-rounding multiply cannot shift saturates (as TFLite does)
-        return (1 << 31) - 1, 30
+    if shift > _MAX_SHIFT:
+        raise ConversionError(f"the requantization multiplier {real:.6g} (a ratio of scales) is too large: the "
+                              f"fixed point holds multipliers below 2^{_MAX_SHIFT}, TFLite would saturate it")
     return q, shift
 
 
@@ -46,7 +58,9 @@ def activation_range(activation: int | str, scale: float, zero_point: int) -> tu
     qmin, qmax = -128, 127
 
     def q(v):
-        return zero_point + round_half_away(float(np.float32(v) / np.float32(scale)))
+        # a bound beyond int32 (a tiny scale) clamps to qmin / qmax below either way
+        r = float(np.float32(v) / np.float32(scale))
+        return zero_point + (round_half_away(r) if abs(r) < 2.0**31 else int(math.copysign(2**31, r)))
 
     if act == "NONE":
         return qmin, qmax

@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from .errors import ConversionError, UnsupportedOperatorError
+from . import validate
 from .ir import Graph, Operator, Tensor
 from .schema import BUILTIN_NAMES, NUMPY_DTYPES, TENSOR_TYPE_NAMES, unpack_model
 
@@ -40,7 +41,7 @@ def _op_name(opcode) -> str:
     code = max(opcode.builtinCode, opcode.deprecatedBuiltinCode)
     name = BUILTIN_NAMES.get(code, f"BUILTIN_{code}")
     if name == "CUSTOM":
-        custom = opcode.customCode.decode() if isinstance(opcode.customCode, bytes) else opcode.customCode
+        custom = opcode.customCode.decode("utf-8", "replace") if isinstance(opcode.customCode, bytes) else opcode.customCode
         return f"CUSTOM:{custom}"
     return name
 
@@ -49,44 +50,60 @@ def _read_tensor(i, t, buffers, buf, model_name) -> Tensor:
     type_name = TENSOR_TYPE_NAMES.get(t.type, str(t.type))
     dtype = NUMPY_DTYPES.get(type_name)
     name = t.name.decode("utf-8", "replace") if isinstance(t.name, bytes) else str(t.name)
-    shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
+
+    def error(message):
+        return ConversionError(message, model=model_name, tensor_index=i, tensor_name=name)
+
     if dtype is None:
-        raise ConversionError(f"tensor {i} ({name!r}) has type {type_name}, which the engine does not support",
-                              model=model_name)
-    data = None
-    if t.buffer < 0 or t.buffer >= len(buffers):
-        raise ConversionError(f"tensor {i} ({name!r}) names buffer {t.buffer}, which does not exist", model=model_name)
+        raise error(f"has type {type_name}, which the engine does not support")
+    shape = validate.check_shape(i, name, t.shape if t.shape is not None else (), model_name)
+    validate.check_tensor_size(i, name, shape, dtype, model_name)
+    if t.isVariable:
+        raise error("is a variable tensor (is_variable); the engine compiles stateless models only")
+    if t.sparsity is not None:
+        raise error("is sparse; the engine reads dense tensors only")
+    if not 0 <= t.buffer < len(buffers):
+        raise error(f"names buffer {t.buffer}, which does not exist")
     b = buffers[t.buffer]
     raw = None
     if b.data is not None and len(b.data):
         raw = np.asarray(b.data, dtype=np.uint8).tobytes()
     elif b.offset > 1:
         if b.offset + b.size > len(buf):
-            raise ConversionError(f"tensor {i} ({name!r}) data lies past the end of the file (truncated?)",
-                                  model=model_name)
+            raise error("has data past the end of the file (truncated?)")
         raw = buf[b.offset:b.offset + b.size]
+    data = None
     if raw is not None:
-        count = int(np.prod(shape, dtype=np.int64))
-        itemsize = np.dtype(dtype).itemsize
-        if len(raw) != count * itemsize:
-            raise ConversionError(f"tensor {i} ({name!r}) has {len(raw)} bytes of data, its shape {list(shape)} "
-                                  f"of {dtype} needs {count * itemsize}", model=model_name)
+        need = validate.tensor_bytes(shape, dtype)
+        if len(raw) != need:
+            raise error(f"has {len(raw)} bytes of data, its shape {list(shape)} of {dtype} needs {need}")
         data = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    else:
+        validate.check_tensor_size(i, name, shape, dtype, model_name, constant=False)
     scale = zero_point = None
     qdim = 0
     q = t.quantization
+    tensor = Tensor(i, name, shape, dtype, None, None, 0, data)
     if q is not None and q.scale is not None and len(q.scale):
+        validate.check_quantization(tensor, q.scale, q.zeroPoint, int(q.quantizedDimension), model_name)
         scale = np.asarray(q.scale, dtype=np.float32)
-        zero_point = np.asarray(q.zeroPoint if q.zeroPoint is not None else np.zeros(len(scale)), dtype=np.int64)
-        if len(zero_point) != len(scale):
-            zero_point = np.broadcast_to(zero_point, scale.shape).copy()
+        zero_point = np.asarray(q.zeroPoint, dtype=np.int64)
         qdim = int(q.quantizedDimension)
-    return Tensor(i, name, shape, dtype, scale, zero_point, qdim, data)
+    tensor.scale, tensor.zero_point, tensor.quantized_dimension = scale, zero_point, qdim
+    if data is not None:
+        validate.check_constant(tensor, model_name)
+    return tensor
+
+
+def _index_list(values, what: str, model_name: str) -> list[int]:
+    if values is None:
+        raise ConversionError(f"the graph has no {what} list", model=model_name)
+    return [int(x) for x in values]
 
 
 def read_model(model, supported_ops=None) -> Graph:
-    """Parse and validate a TFLite flatbuffer. `supported_ops`, when given, is the set of TFLite
-    operator names the caller can compile; any other operator is refused here, by name and index."""
+    """Parse and validate a TFLite flatbuffer (tinyengine_tflite.validate). `supported_ops`, when given, is the set
+    of TFLite operator names the caller can compile; any other operator is refused here, by name and index."""
     buf, model_name = load_model_bytes(model)
     if len(buf) < 8:
         raise ConversionError(f"not a TFLite flatbuffer: only {len(buf)} bytes", model=model_name)
@@ -103,25 +120,15 @@ def read_model(model, supported_ops=None) -> Graph:
     sg = subgraphs[0]
     buffers = m.buffers or []
     opcodes = m.operatorCodes or []
-    try:
-        tensors = [_read_tensor(i, t, buffers, buf, model_name) for i, t in enumerate(sg.tensors or [])]
-    except ConversionError:
-        raise
-    except Exception as e:
-        raise ConversionError(f"corrupt tensor table ({type(e).__name__}: {e})", model=model_name) from None
+    tensors = [_read_tensor(i, t, buffers, buf, model_name) for i, t in enumerate(sg.tensors or [])]
 
     operators = []
-    n = len(tensors)
     for i, op in enumerate(sg.operators or []):
         if op.opcodeIndex >= len(opcodes):
             raise ConversionError(f"operator {i} names opcode {op.opcodeIndex}, which does not exist", model=model_name)
         name = _op_name(opcodes[op.opcodeIndex])
         ins = [int(x) for x in (op.inputs if op.inputs is not None else [])]
         outs = [int(x) for x in (op.outputs if op.outputs is not None else [])]
-        for t in ins + outs:
-            if t >= n or t < -1:
-                raise ConversionError(f"refers to tensor {t}, but the model has {n}", model=model_name,
-                                      op_name=name, op_index=i)
         if supported_ops is not None and name not in supported_ops:
             raise UnsupportedOperatorError(f"{name} is not supported by tinyengine_tflite "
                                            f"(supported: {', '.join(sorted(supported_ops))})",
@@ -129,7 +136,9 @@ def read_model(model, supported_ops=None) -> Graph:
         operators.append(Operator(i, name, ins, outs, _options_dict(op.builtinOptions)))
 
     graph = Graph(os.path.splitext(os.path.basename(model_name))[0] if model_name != "<bytes>" else "model",
-                  tensors, operators, [int(x) for x in sg.inputs], [int(x) for x in sg.outputs])
+                  tensors, operators, _index_list(sg.inputs, "inputs", model_name),
+                  _index_list(sg.outputs, "outputs", model_name))
+    validate.check_graph(graph, model_name)
     _check_int8(graph, model_name)
     return graph
 
