@@ -61,7 +61,7 @@ def test_files_and_api(generated):
         assert decl in header
     source = (out / "model.c").read_text()
     # the lowering picks each layer's kernel variant: im2col for the 3x3s, the 1x1 kernel, depthwise unrolled for 3x3
-    assert source.count("te_conv2d_s8(&L") == 2 and "te_conv2d_1x1_s8(&L" in source
+    assert source.count("te_conv2d_s8(&L") == 2 and "te_conv2d_1x1_s8_c4(&L" in source
     assert "te_depthwise_conv_s8_inplace_k3(&L" in source
 
 

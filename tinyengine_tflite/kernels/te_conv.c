@@ -139,14 +139,16 @@ static te_requant te_conv_requant(const te_conv_params *p, const int32_t *bias, 
     return q;
 }
 
-/* Channel pairs outside, pixels inside: the pair's requantization parameters are set up once. */
-void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                      const int32_t *mult, const int32_t *shift, int8_t *output) {
-    const int32_t pixels = p->out_h * p->out_w, depth = p->in_c, out_c = p->out_c;
+/* Channel pairs outside, pixels inside: the pair's requantization parameters are set up once. C4 is 1 when
+ * in_c is a multiple of 4 and out_c even (a constant at each call site: no depth tail, no odd channel). */
+TE_ALWAYS_INLINE void te_conv_1x1(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
+                                  const int C4) {
+    const int32_t pixels = p->out_h * p->out_w, depth = C4 ? p->in_c & ~3 : p->in_c, out_c = p->out_c;
     const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *w = filter;
     for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * te_pad4(depth)) {
-        const int two = oc + 1 < out_c;
+        const int two = C4 || oc + 1 < out_c;
         const te_quant_ch q0 = te_quant_channel(mult[oc], shift[oc]);
         const te_quant_ch q1 = te_quant_channel(mult[oc + two], shift[oc + two]);
         const int32_t b0 = bias[oc], b1 = two ? bias[oc + 1] : 0;
@@ -172,6 +174,16 @@ void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t
             }
         }
     }
+}
+
+void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int8_t *output) {
+    te_conv_1x1(p, input, filter, bias, mult, shift, output, 0);
+}
+
+void te_conv2d_1x1_s8_c4(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                         const int32_t *mult, const int32_t *shift, int8_t *output) {
+    te_conv_1x1(p, input, filter, bias, mult, shift, output, 1);
 }
 
 int32_t te_conv2d_s8_get_buffer_size(const te_conv_params *p) {
@@ -205,17 +217,22 @@ void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *fi
                   const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
     const te_requant q = te_conv_requant(p, bias, mult, shift);
     const int32_t depth = p->k_h * p->k_w * p->in_c, pixels = p->out_h * p->out_w;
-    int8_t *col0 = scratch, *col1 = scratch + te_pad4(depth);
+    /* the columns' padding to a multiple of 4 meets zero weights: zero it once, multiply whole blocks */
+    const int32_t depth4 = te_pad4(depth);
+    int8_t *col0 = scratch, *col1 = scratch + depth4;
+    for (int32_t k = depth; k < depth4; ++k) {
+        col0[k] = col1[k] = 0;
+    }
     int32_t px = 0;
     for (; px + 2 <= pixels; px += 2) {
         te_im2col(p, input, px, col0);
         te_im2col(p, input, px + 1, col1);
         int8_t *out = output + px * p->out_c;
-        te_gemm_pixels(col0, col1, depth, p->out_c, filter, &q, 0, out, out + p->out_c);
+        te_gemm_pixels(col0, col1, depth4, p->out_c, filter, &q, 0, out, out + p->out_c);
     }
     if (px < pixels) {
         te_im2col(p, input, px, col0);
-        te_gemm_pixels(col0, NULL, depth, p->out_c, filter, &q, 0, output + px * p->out_c, NULL);
+        te_gemm_pixels(col0, NULL, depth4, p->out_c, filter, &q, 0, output + px * p->out_c, NULL);
     }
 }
 

@@ -39,6 +39,9 @@ void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *fi
 /* 1x1, stride 1, no padding: each pixel's input vector is read where it is (no scratch). */
 void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift, int8_t *output);
+/* The same for in_c a multiple of 4 and out_c even (compiled without the tails). */
+void te_conv2d_1x1_s8_c4(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                         const int32_t *mult, const int32_t *shift, int8_t *output);
 
 typedef struct {
     int32_t in_h, in_w, in_c;

@@ -144,6 +144,12 @@ def _weight_consts(n_filter: int, n_channels: int, n_requant: int | None = None)
             Const("mult", "int32", n_requant), Const("shift", "int32", n_requant)]
 
 
+def _conv_kernel(pointwise: bool, in_c: int, out_c: int) -> str:
+    if not pointwise:
+        return "te_conv2d_s8"
+    return "te_conv2d_1x1_s8_c4" if in_c % 4 == 0 and out_c % 2 == 0 else "te_conv2d_1x1_s8"
+
+
 def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, pads, quant=None, consts=None):
     """The CONV_2D kernel call; shared by the TFLite lowering and abstract graphs (quant/consts None)."""
     (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
@@ -153,7 +159,7 @@ def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, p
                   stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0],
                   pad_left=pads[1], **quant)
     return Layer(
-        "CONV_2D", op_index, "te_conv2d_1x1_s8" if pointwise else "te_conv2d_s8", "te_conv_params", params,
+        "CONV_2D", op_index, _conv_kernel(pointwise, ic, oc), "te_conv_params", params,
         [in_buf], [out_buf], consts if consts is not None else _weight_consts(pair_packed_count(oc, kh * kw * ic), oc),
         scratch_bytes=0 if pointwise else conv2d_buffer_size(params), takes_scratch=not pointwise,
         macs=oh * ow * oc * kh * kw * ic)
