@@ -34,6 +34,9 @@ class Op:
     options: dict = field(default_factory=dict)
 
 
+# Operator versions the int8 kernels are registered under where version 1 is not (LiteRT).
+VERSIONS = {}
+
 _NP = {"INT8": np.int8, "UINT8": np.uint8, "INT16": np.int16, "INT32": np.int32, "FLOAT32": np.float32}
 
 
@@ -49,7 +52,7 @@ def graph_model(tensors: list[T], ops: list[Op], inputs: list[int], outputs: lis
         code = fb.OperatorCodeT()
         code.builtinCode = getattr(fb.BuiltinOperator, n)
         code.deprecatedBuiltinCode = min(code.builtinCode, 127)
-        code.version = 1
+        code.version = VERSIONS.get(n, 1)
         m.operatorCodes.append(code)
     sg = fb.SubGraphT()
     sg.tensors = []

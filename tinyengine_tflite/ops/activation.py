@@ -186,8 +186,9 @@ def _exp_on_negative_values(a: int, integer_bits: int) -> int:
     return _INT32_MAX if a == 0 else result
 
 
-def _one_over_one_plus_x_for_x_in_0_1(a: int) -> int:
-    """gemmlowp: 1 / (1 + a), a in Q0.31, three Newton-Raphson steps in Q2.29, result in Q0.31."""
+def _newton_half_reciprocal(a: int) -> int:
+    """gemmlowp's division in one_over_one_plus_x_for_x_in_0_1 and one_minus_x_over_one_plus_x_for_x_in_0_1:
+    1 / ((1 + a) / 2), a in Q0.31, three Newton-Raphson steps, result in Q2.29."""
     s = a + _INT32_MAX                              # RoundingHalfSum(a, One): (sum +- 1) / 2, truncated
     half_denominator = (s + 1) // 2 if s >= 0 else -((1 - s) // 2)
     x = _wrap32(1515870810 + _sat_rounding_doubling_high_mul(half_denominator, -1010580540))
@@ -195,7 +196,12 @@ def _one_over_one_plus_x_for_x_in_0_1(a: int) -> int:
         half_denominator_times_x = _sat_rounding_doubling_high_mul(half_denominator, x)
         one_minus = _wrap32((1 << 29) - half_denominator_times_x)
         x = _wrap32(x + _sat_shift_left(_sat_rounding_doubling_high_mul(x, one_minus), 2))
-    return _sat_shift_left(x, 1)
+    return x
+
+
+def _one_over_one_plus_x_for_x_in_0_1(a: int) -> int:
+    """gemmlowp: 1 / (1 + a), a in Q0.31, result in Q0.31."""
+    return _sat_shift_left(_newton_half_reciprocal(a), 1)
 
 
 def _fixed_point_logistic(a: int, integer_bits: int) -> int:
