@@ -191,18 +191,12 @@ def lower_transpose(ctx, op):
     gather(ctx, op, in_t, out_t, np.transpose(np.arange(_numel(in_shape)).reshape(in_shape), perm))
 
 
-def gather(ctx, op, in_t: int, out_t: int, source: np.ndarray) -> None:
-    """Output element k copies input element source.flat[k], where source is an affine function of the output
-    index (a transposition or strided slice of np.arange over the input): one te_strided_copy_s8 over its
-    merged dimensions, or an alias when it is the input itself."""
-    data_input(ctx, op, in_t)
-    if ctx.tensor(out_t).dtype != "int8":
-        raise ctx.error(op, f"output is {ctx.tensor(out_t).dtype}; int8 is expected", unsupported=True)
+def affine_dims(source: np.ndarray) -> list[list[int]] | None:
+    """[size, stride] of each dimension (size-1 ones dropped, contiguous ones merged) such that source.flat[k]
+    = source.flat[0] + sum(i_d * stride_d) over k's index (i_d), or None when source is not affine."""
     source = np.asarray(source, dtype=np.int64)
-    if source.size == 0:
-        raise ctx.error(op, "the output is empty", unsupported=True)
     offset = int(source.flat[0])
-    dims: list[list[int]] = []   # [size, input stride] of each output dimension, merged
+    dims: list[list[int]] = []
     for d, n in enumerate(source.shape):
         if n == 1:
             continue
@@ -216,7 +210,23 @@ def gather(ctx, op, in_t: int, out_t: int, source: np.ndarray) -> None:
     rebuilt = np.full(1, offset, dtype=np.int64)
     for n, s in dims:
         rebuilt = (rebuilt[:, None] + s * np.arange(n, dtype=np.int64)[None, :]).reshape(-1)
-    assert np.array_equal(rebuilt, source.reshape(-1)), "the source indices are not affine"
+    return dims if np.array_equal(rebuilt, source.reshape(-1)) else None
+
+
+def gather(ctx, op, in_t: int, out_t: int, source: np.ndarray) -> None:
+    """Output element k copies input element source.flat[k], where source is an affine function of the output
+    index (a transposition or strided slice of np.arange over the input): one te_strided_copy_s8 over its
+    merged dimensions, or an alias when it is the input itself."""
+    data_input(ctx, op, in_t)
+    if ctx.tensor(out_t).dtype != "int8":
+        raise ctx.error(op, f"output is {ctx.tensor(out_t).dtype}; int8 is expected", unsupported=True)
+    source = np.asarray(source, dtype=np.int64)
+    if source.size == 0:
+        raise ctx.error(op, "the output is empty", unsupported=True)
+    offset = int(source.flat[0])
+    dims = affine_dims(source)
+    if dims is None:
+        raise ctx.error(op, "the copy is not a strided copy of the input")
     n_in = _numel(ctx.tensor(in_t).shape)
     if offset == 0 and source.size == n_in and len(dims) <= 1 and all(s == 1 for _, s in dims):
         ctx.alias(out_t, in_t, op)   # the bytes are already in order (only size-1 dimensions moved)
