@@ -46,10 +46,14 @@ def _op_name(opcode) -> str:
     return name
 
 
+def _tensor_name(t) -> str:
+    return t.name.decode("utf-8", "replace") if isinstance(t.name, bytes) else str(t.name)
+
+
 def _read_tensor(i, t, buffers, buf, model_name) -> Tensor:
     type_name = TENSOR_TYPE_NAMES.get(t.type, str(t.type))
     dtype = NUMPY_DTYPES.get(type_name)
-    name = t.name.decode("utf-8", "replace") if isinstance(t.name, bytes) else str(t.name)
+    name = _tensor_name(t)
 
     def error(message):
         return ConversionError(message, model=model_name, tensor_index=i, tensor_name=name)
@@ -120,8 +124,8 @@ def read_model(model, supported_ops=None) -> Graph:
     sg = subgraphs[0]
     buffers = m.buffers or []
     opcodes = m.operatorCodes or []
-    tensors = [_read_tensor(i, t, buffers, buf, model_name) for i, t in enumerate(sg.tensors or [])]
-
+    # Every unsupported operator and tensor type is reported at once (_refuse), not only the first.
+    unsupported_ops = []
     operators = []
     for i, op in enumerate(sg.operators or []):
         if op.opcodeIndex >= len(opcodes):
@@ -130,17 +134,49 @@ def read_model(model, supported_ops=None) -> Graph:
         ins = [int(x) for x in (op.inputs if op.inputs is not None else [])]
         outs = [int(x) for x in (op.outputs if op.outputs is not None else [])]
         if supported_ops is not None and name not in supported_ops:
-            raise UnsupportedOperatorError(f"{name} is not supported by tinyengine_tflite "
-                                           f"(supported: {', '.join(sorted(supported_ops))})",
-                                           model=model_name, op_name=name, op_index=i)
+            unsupported_ops.append((name, i))
         operators.append(Operator(i, name, ins, outs, _options_dict(op.builtinOptions)))
+    bad_types = [ConversionError(f"has type {TENSOR_TYPE_NAMES.get(t.type, t.type)}, which the engine does not "
+                                 "support", model=model_name, tensor_index=i, tensor_name=_tensor_name(t))
+                 for i, t in enumerate(sg.tensors or []) if TENSOR_TYPE_NAMES.get(t.type) not in NUMPY_DTYPES]
+    if bad_types:
+        _refuse(model_name, unsupported_ops, bad_types, supported_ops)
+    tensors = [_read_tensor(i, t, buffers, buf, model_name) for i, t in enumerate(sg.tensors or [])]
 
     graph = Graph(os.path.splitext(os.path.basename(model_name))[0] if model_name != "<bytes>" else "model",
                   tensors, operators, _index_list(sg.inputs, "inputs", model_name),
                   _index_list(sg.outputs, "outputs", model_name))
     validate.check_graph(graph, model_name)
-    _check_int8(graph, model_name)
+    not_int8 = _not_int8(graph, model_name)
+    if unsupported_ops or not_int8:
+        _refuse(model_name, unsupported_ops, not_int8, supported_ops)
     return graph
+
+
+def _refuse(model_name, unsupported_ops, tensor_errors, supported_ops):
+    """One error for all of them: a lone problem keeps its own error; several are listed in one
+    UnsupportedOperatorError (its `unsupported_ops`: [(name, index)], `tensor_errors`: [ConversionError])."""
+    supported = f"(supported: {', '.join(sorted(supported_ops or ()))})"
+    advice = f"; {INT8_ADVICE}" if any(e.op_name is not None for e in tensor_errors) else ""
+    if len(unsupported_ops) + len(tensor_errors) == 1:
+        if tensor_errors:
+            e = tensor_errors[0]
+            raise ConversionError(e.reason + advice, model=model_name, op_name=e.op_name, op_index=e.op_index,
+                                  tensor_index=e.tensor_index, tensor_name=e.tensor_name)
+        name, i = unsupported_ops[0]
+        raise UnsupportedOperatorError(f"{name} is not supported by tinyengine_tflite {supported}",
+                                       model=model_name, op_name=name, op_index=i)
+    parts = []
+    if unsupported_ops:
+        listed = ", ".join(f"operator {i} ({name})" for name, i in unsupported_ops)
+        verb = "is" if len(unsupported_ops) == 1 else "are"
+        parts.append(f"{listed} {verb} not supported by tinyengine_tflite {supported}")
+    if tensor_errors:
+        parts.append(f"{len(tensor_errors)} tensor(s) of an unsupported type: " +
+                     "; ".join(str(e).removeprefix(f"model {model_name!r}, ") for e in tensor_errors) + advice)
+    err = UnsupportedOperatorError(". ".join(parts), model=model_name)
+    err.unsupported_ops, err.tensor_errors = list(unsupported_ops), list(tensor_errors)
+    raise err
 
 
 # Operators whose activations may be float: the float edges of an int8 model.
@@ -152,8 +188,13 @@ _SHAPE_ARITH = {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE", "SQUEEZE", "EXPAND_
 _SHAPE_DTYPES = {"int32", "int64"}
 
 
-def _check_int8(graph: Graph, model_name: str) -> None:
-    """A float-only or partly float model is refused, naming the first float operator."""
+INT8_ADVICE = ("tinyengine_tflite compiles fully int8-quantized models (convert with full-integer quantization: "
+               "converter.optimizations = [tf.lite.Optimize.DEFAULT] and a representative_dataset)")
+
+
+def _not_int8(graph: Graph, model_name: str) -> list[ConversionError]:
+    """An error for each operator of a float-only or partly float model (its first non-int8 tensor)."""
+    errors = []
     for op in graph.operators:
         if op.name in _FLOAT_OK:
             continue
@@ -164,7 +205,7 @@ def _check_int8(graph: Graph, model_name: str) -> None:
             if op.name in _SHAPE_ARITH and graph.tensors[t].dtype in _SHAPE_DTYPES:
                 continue
             tt = graph.tensors[t]
-            raise ConversionError(
-                f"tensor {tt.name!r} is {tt.dtype}; tinyengine_tflite compiles fully int8-quantized models "
-                "(convert with full-integer quantization: converter.optimizations = [tf.lite.Optimize.DEFAULT] "
-                "and a representative_dataset)", model=model_name, op_name=op.name, op_index=op.index)
+            errors.append(ConversionError(f"tensor {tt.name!r} is {tt.dtype}", model=model_name, op_name=op.name,
+                                          op_index=op.index))
+            break
+    return errors
