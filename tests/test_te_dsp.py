@@ -16,6 +16,7 @@ from keras_mcunet._tf import keras
 from tinyengine_tflite.build import compiler
 from tinyengine_tflite.codegen import KERNEL_DIR
 from tinyengine_tflite.compiler import compile_model
+from tinyengine_tflite.schedule import schedule
 
 L = keras.layers
 ARM_GCC = "arm-none-eabi-gcc"
@@ -49,6 +50,37 @@ def emulated_dsp(tmp_path, monkeypatch):
 def test_dsp_path_bit_exact(case, emulated_dsp):
     shape, layer = KERNEL_CASES[case]
     assert_bit_exact(int8_tflite(lambda x: layer()(x), [shape], case), seeds=(0, 1), tflm=False)
+
+
+def _roomy_conv_model(stride: int) -> bytes:
+    """A 3x3 convolution with in_c a multiple of 4 after a larger layer: the arena has room at the 3x3 for the
+    scratch of its faster variant (te_conv2d_s8_q15)."""
+    def build(x):
+        x = L.Conv2D(32, 1, activation="relu")(x)
+        x = L.MaxPooling2D(2)(x)
+        return L.Conv2D(6, 3, strides=stride, padding="same", activation="relu6")(x)
+    return int8_tflite(build, [(12, 12, 8)], f"roomy_conv_s{stride}")
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_faster_variant_where_room_and_bit_exact(stride, emulated_dsp):
+    """The schedule gives the 3x3 convolution its faster variant (a larger scratch in a gap of the plan) without
+    changing the arena, and the DSP path of that variant is bit-exact."""
+    model = _roomy_conv_model(stride)
+    lowered, sched = compile_model(model)
+    assert [sched.kernel(lowered, i)[0] for i in sorted(sched.faster)] == ["te_conv2d_s8_q15"]
+    for layer in lowered.layers:
+        layer.faster = None
+    assert schedule(lowered).arena_bytes == sched.arena_bytes
+    assert_bit_exact(model, seeds=(0, 1), tflm=False)
+
+
+@pytest.mark.parametrize("path", suite_models(), ids=lambda p: p.stem)
+def test_faster_variants_keep_the_arena(path):
+    lowered, sched = compile_model(path.read_bytes())
+    for layer in lowered.layers:
+        layer.faster = None
+    assert schedule(lowered).arena_bytes == sched.arena_bytes
 
 
 @pytest.mark.parametrize("name", DSP_SUITE)

@@ -6,6 +6,7 @@ from modelgen import int8_tflite
 import tinyengine_tflite
 from keras_mcunet._tf import keras
 from tinyengine_tflite.planner import Allocation, _place, align, live_bytes, plan, STRATEGIES
+from tinyengine_tflite.ops.conv import depthwise_buffer_size
 
 
 def _check_no_overlap(allocs, offsets):
@@ -56,8 +57,9 @@ def test_inplace_depthwise_saves_the_output_buffer():
     expanded = 12 * 10 * 24
     assert with_ip.inplace == {1}
     # Without in-place the depthwise layer holds input and output (2 x expanded); with it, one expanded
-    # tensor plus an out_h*out_w channel plane; both also hold the kernel's small row/tap scratch.
-    rows = align(2 * 3 * 3) + 2 * 3 * (10 + 2)
+    # tensor plus an out_h*out_w channel plane; both also hold the kernel's small row/tap scratch (sized by
+    # te_depthwise_conv_s8_get_buffer_size, which tests/test_te_dsp.py checks against depthwise_buffer_size).
+    rows = depthwise_buffer_size(lowered.layers[1].params)
     assert without.live[1] == 2 * expanded + align(rows)
     assert with_ip.live[1] == expanded + align(12 * 10) + rows
     assert with_ip.arena_bytes < without.arena_bytes

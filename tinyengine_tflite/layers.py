@@ -47,6 +47,14 @@ class InPlace:
 
 
 @dataclass
+class Faster:
+    """A faster kernel for a layer that needs more scratch: the schedule gives it to the layer only where the
+    planned arena has room for that scratch at that layer, so peak SRAM never grows."""
+    kernel: str
+    scratch_bytes: int
+
+
+@dataclass
 class Layer:
     """One kernel call: kernel(&params, inputs..., consts..., outputs..., [scratch]).
     `inplace` is the in-place variant, when the kernel has one."""
@@ -63,6 +71,7 @@ class Layer:
     inplace: InPlace | None = None        # (in-place variants always take a scratch pointer)
     array_inputs: bool = False            # inputs passed as one array of pointers (CONCATENATION)
     macs: int = 0
+    faster: Faster | None = None          # (never combined with the in-place variant)
 
 
 @dataclass

@@ -1,11 +1,13 @@
 """Whole-model static schedule: tensor lifetimes in execution order, in-place depthwise and RESHAPE aliases
-merged into shared allocations, scratch buffers, then one arena plan (planner.plan)."""
+merged into shared allocations, scratch buffers, then one arena plan (planner.plan); last, layers with a faster
+kernel that needs more scratch (Layer.faster) get it where the plan has a free gap that large at that layer."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from .layers import LoweredModel
-from .planner import Allocation, Plan, live_bytes, plan
+from .planner import Allocation, Plan, align, live_bytes, plan
 
 
 @dataclass
@@ -16,6 +18,7 @@ class Schedule:
     scratch_alloc: dict[int, int]         # layer index -> allocation index of its scratch
     inplace: set[int]                     # layers that run their in-place variant
     live: list[int]                       # bytes live at each layer
+    faster: set[int] = field(default_factory=set)   # layers that run their faster variant
 
     @property
     def arena_bytes(self) -> int:
@@ -32,6 +35,8 @@ class Schedule:
         layer = model.layers[i]
         if i in self.inplace:
             return layer.inplace.kernel, layer.inplace.scratch_bytes
+        if i in self.faster:
+            return layer.faster.kernel, layer.faster.scratch_bytes
         return layer.kernel, layer.scratch_bytes
 
 
@@ -103,5 +108,39 @@ def schedule(model: LoweredModel, inplace: bool = True, strategies=None) -> Sche
             scratch_alloc[i] = len(allocs)
             allocs.append(Allocation(f"scratch of layer {i} ({layer.op})", size, i, i))
 
-    live = live_bytes(allocs, n)
-    return Schedule(allocs, plan(allocs, strategies, live), buffer_alloc, scratch_alloc, inplace_layers, live)
+    arena = plan(allocs, strategies, live_bytes(allocs, n))
+    faster = _give_room(model, allocs, arena, scratch_alloc, inplace_layers)
+    return Schedule(allocs, arena, buffer_alloc, scratch_alloc, inplace_layers, live_bytes(allocs, n), faster)
+
+
+def _give_room(model: LoweredModel, allocs: list[Allocation], arena: Plan, scratch_alloc: dict[int, int],
+               inplace_layers: set[int]) -> set[int]:
+    """Layers switched to their faster variant: each gets its larger scratch at the lowest offset that is free
+    at that layer and below the arena's top (its scratch allocation and offset are updated; nothing else moves,
+    so the arena keeps its size)."""
+    live_at = defaultdict(list)
+    for k, a in enumerate(allocs):
+        for t in range(a.first, a.last + 1):
+            live_at[t].append(k)
+    chosen = set()
+    for i, layer in enumerate(model.layers):
+        if layer.faster is None or i in inplace_layers:
+            continue
+        own = scratch_alloc.get(i)
+        size = align(layer.faster.scratch_bytes)
+        off = 0
+        for lo, hi in sorted((arena.offsets[k], arena.offsets[k] + align(allocs[k].size))
+                             for k in live_at[i] if k != own):
+            if off + size <= lo:
+                break
+            off = max(off, hi)
+        if off + size > arena.arena_bytes:
+            continue
+        if own is None:
+            scratch_alloc[i] = own = len(allocs)
+            allocs.append(Allocation(f"scratch of layer {i} ({layer.op})", 0, i, i))
+            arena.offsets.append(off)
+        allocs[own].size = layer.faster.scratch_bytes
+        arena.offsets[own] = off
+        chosen.add(i)
+    return chosen

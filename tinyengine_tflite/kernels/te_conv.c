@@ -236,6 +236,86 @@ void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *fi
     }
 }
 
+int32_t te_conv2d_s8_q15_get_buffer_size(const te_conv_params *p) {
+    return 4 * te_pad4(p->k_h * p->k_w * p->in_c);
+}
+
+#if TE_DSP
+/* Im2col of output pixel px straight into SMLAD operands, in_c a multiple of 4: depth block b (4 values) goes
+ * to col[4 * b + lane] (bytes 0 and 2) and col[4 * b + lane + 1] (bytes 1 and 3); lane 0 for the first pixel
+ * of a pair, 2 for the second. Padding is the zero point. */
+static void te_im2col_q15(const te_conv_params *p, const int8_t *input, int32_t px, uint32_t *col, int32_t lane) {
+    const int32_t iy0 = (px / p->out_w) * p->stride_h - p->pad_top;
+    const int32_t ix0 = (px % p->out_w) * p->stride_w - p->pad_left;
+    const uint32_t pad = te_sxtb16((uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u);
+    const int32_t in_c = p->in_c;
+    col += lane;
+    for (int32_t ky = 0; ky < p->k_h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dil_h;
+        for (int32_t kx = 0; kx < p->k_w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+                for (int32_t c = 0; c < in_c; c += 4, col += 4) {
+                    col[0] = col[1] = pad;
+                }
+            } else {
+                const int8_t *src = input + (iy * p->in_w + ix) * in_c;
+                for (int32_t c = 0; c < in_c; c += 4, col += 4) {
+                    const uint32_t v = te_load_u32(src + c);
+                    col[0] = te_sxtb16(v);
+                    col[1] = te_sxtb16_hi(v);
+                }
+            }
+        }
+    }
+}
+#endif
+
+void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
+#if TE_DSP
+    const int32_t blocks = p->k_h * p->k_w * p->in_c / 4, pixels = p->out_h * p->out_w, out_c = p->out_c;
+    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    uint32_t *col = (uint32_t *)(void *)scratch;
+    for (int32_t px = 0; px < pixels; px += 2) {
+        const int two_px = px + 1 < pixels;
+        te_im2col_q15(p, input, px, col, 0);
+        te_im2col_q15(p, input, two_px ? px + 1 : px, col, 2);
+        int8_t *out = output + px * out_c;
+        const int8_t *w = filter;
+        for (int32_t oc = 0; oc < out_c; oc += 2) {
+            const int two = oc + 1 < out_c;
+            const int32_t b0 = bias[oc], b1 = two ? bias[oc + 1] : 0;
+            int32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;
+            const uint32_t *v = col;
+            for (int32_t b = blocks; b > 0; --b, v += 4, w += 8) {
+                const uint32_t wa = te_load_u32(w), wb = te_load_u32(w + 4);
+                const uint32_t wa0 = te_sxtb16(wa), wa1 = te_sxtb16_hi(wa);
+                a00 = te_smlad(v[1], wa1, te_smlad(v[0], wa0, a00));
+                a10 = te_smlad(v[3], wa1, te_smlad(v[2], wa0, a10));
+                const uint32_t wb0 = te_sxtb16(wb), wb1 = te_sxtb16_hi(wb);
+                a01 = te_smlad(v[1], wb1, te_smlad(v[0], wb0, a01));
+                a11 = te_smlad(v[3], wb1, te_smlad(v[2], wb0, a11));
+            }
+            const te_quant_ch q0 = te_quant_channel(mult[oc], shift[oc]);
+            out[oc] = te_quant_output(&q0, a00, off, lo, hi);
+            if (two_px) {
+                out[out_c + oc] = te_quant_output(&q0, a10, off, lo, hi);
+            }
+            if (two) {
+                const te_quant_ch q1 = te_quant_channel(mult[oc + 1], shift[oc + 1]);
+                out[oc + 1] = te_quant_output(&q1, a01, off, lo, hi);
+                if (two_px) {
+                    out[out_c + oc + 1] = te_quant_output(&q1, a11, off, lo, hi);
+                }
+            }
+        }
+    }
+#else
+    te_conv2d_s8(p, input, filter, bias, mult, shift, output, scratch);
+#endif
+}
+
 void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, int8_t *output) {
     const te_requant q = {bias, mult, shift, p->output_offset, p->act_min, p->act_max, p->per_channel,

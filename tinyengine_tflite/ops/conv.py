@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import Const, InPlace, Layer
+from ..layers import Const, Faster, InPlace, Layer
 from ..lower import lowering
 from ..quant import conv_multipliers
 from .common import const_input, fused_range, nhwc, out_size, padding_name, qparams, same_padding
@@ -124,6 +124,11 @@ def conv2d_buffer_size(p: dict) -> int:
     return 2 * _pad4(p["k_h"] * p["k_w"] * p["in_c"])
 
 
+def conv2d_q15_buffer_size(p: dict) -> int:
+    """te_conv2d_s8_q15_get_buffer_size: two im2col columns of int16, the depth rounded up to 4."""
+    return 4 * _pad4(p["k_h"] * p["k_w"] * p["in_c"])
+
+
 def depthwise_buffer_size(p: dict) -> int:
     """te_depthwise_conv_s8_get_buffer_size: the int16 taps (k_h rows of k_w rounded up to even) and k_h int16
     input rows, each one longer than the padded width and even."""
@@ -158,11 +163,15 @@ def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, p
     params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
                   stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0],
                   pad_left=pads[1], **quant)
-    return Layer(
+    layer = Layer(
         "CONV_2D", op_index, _conv_kernel(pointwise, ic, oc), "te_conv_params", params,
         [in_buf], [out_buf], consts if consts is not None else _weight_consts(pair_packed_count(oc, kh * kw * ic), oc),
         scratch_bytes=0 if pointwise else conv2d_buffer_size(params), takes_scratch=not pointwise,
         macs=oh * ow * oc * kh * kw * ic)
+    if not pointwise and ic % 4 == 0:
+        # where the arena has room: im2col sign-extends each input once per pixel pair
+        layer.faster = Faster("te_conv2d_s8_q15", conv2d_q15_buffer_size(params))
+    return layer
 
 
 @lowering("DEPTHWISE_CONV_2D")
