@@ -38,6 +38,7 @@ CASES = {
     "transpose_hw": ([(4, 5, 7)], lambda x: tf.transpose(x, [0, 2, 1, 3]), "TRANSPOSE"),
     "transpose_3d": ([(6, 9)], lambda x: tf.transpose(L.Dense(5)(x), [0, 2, 1]), "TRANSPOSE"),
     "slice_rows": ([(6, 5, 3)], lambda x: x[:, 1:4], "STRIDED_SLICE"),
+    "slice_op": ([(6, 5, 4)], lambda x: tf.slice(x, [0, 1, 2, 1], [1, 4, -1, 2]), "SLICE"),
     "slice_neg_stride_shrink": ([(6, 5, 4)], lambda x: [x[:, ::-2, 1:], x[:, 2], x[..., 1::2]], "STRIDED_SLICE"),
     "concat_channels": ([(4, 5, 3), (4, 5, 6)], lambda a, b: L.Concatenate()([L.Conv2D(4, 1)(a), b]),
                         "CONCATENATION"),
@@ -166,3 +167,36 @@ def test_pad_non_constant_paddings_is_refused():
         m.subgraphs[0].tensors[pad_t].buffer = 0
     with pytest.raises(tinyengine_tflite.UnsupportedOperatorError, match="PAD.*paddings.*constant"):
         tinyengine_tflite.compile_model(patch_model(base, edit))
+
+
+def test_constant_subgraphs_fold():
+    """FILL (dims from SHAPE), ZEROS_LIKE of an activation, ONES_LIKE, CAST of a constant and SLICE of a constant
+    fold: only the CONCATENATION that takes them as constant operands remains."""
+    g = Graph("t", [_tensor(0, (1, 2, 3)), _tensor(1, (3,), "int32", q=False),
+                    _tensor(2, (), "int8", np.array(-7, np.int8)), _tensor(3, (1, 2, 3)), _tensor(4, (1, 2, 3)),
+                    _tensor(5, (1, 2, 3), "float32", np.array([[[1.9, -2.7, 3], [0, 4.5, -0.2]]], np.float32),
+                            q=False),
+                    _tensor(6, (1, 2, 3)), _tensor(7, (1, 2, 5), data=np.arange(10, dtype=np.int8).reshape(1, 2, 5)),
+                    _tensor(8, (3,), "int32", np.array([0, 0, 1], np.int32), q=False),
+                    _tensor(9, (3,), "int32", np.array([1, -1, 3], np.int32), q=False), _tensor(10, (1, 2, 3)),
+                    _tensor(11, (1, 2, 3)), _tensor(12, (1, 2, 18))],
+              [Operator(0, "SHAPE", [0], [1]), Operator(1, "FILL", [1, 2], [3]), Operator(2, "ZEROS_LIKE", [0], [4]),
+               Operator(3, "CAST", [5], [6]), Operator(4, "SLICE", [7, 8, 9], [10]),
+               Operator(5, "ONES_LIKE", [0], [11]),
+               Operator(6, "CONCATENATION", [0, 3, 4, 6, 10, 11], [12], {"axis": 2, "fused_activation_function": 0})],
+              [0], [12])
+    lowered = lower_graph(g, "t")
+    assert [layer.op for layer in lowered.layers] == ["CONCATENATION"]
+    blob = next(k for k in lowered.layers[0].consts if k.name == "blob").data.reshape(5, 2, 3)
+    assert blob[0].tolist() == [[-7] * 3] * 2
+    assert blob[1].tolist() == [[0] * 3] * 2
+    assert blob[2].tolist() == [[1, -2, 3], [0, 4, 0]]
+    assert blob[3].tolist() == [[1, 2, 3], [6, 7, 8]]
+    assert blob[4].tolist() == [[1] * 3] * 2
+
+
+def test_cast_of_an_activation_is_refused():
+    g = Graph("t", [_tensor(0, (1, 4)), _tensor(1, (1, 4), "int32", q=False)], [Operator(0, "CAST", [0], [1])],
+              [0], [1])
+    with pytest.raises(tinyengine_tflite.UnsupportedOperatorError, match="CAST of an activation"):
+        lower_graph(g, "t")

@@ -1,11 +1,13 @@
-"""Shape arithmetic folded away at compile time: SHAPE, STRIDED_SLICE and PACK produce no kernel.
+"""Shape arithmetic folded away at compile time: SHAPE, STRIDED_SLICE and PACK produce no kernel, nor do FILL,
+ZEROS_LIKE and ONES_LIKE (their outputs are constants whatever their inputs hold), CAST of a constant, or
+SLICE of a constant.
 
 Every activation shape is static here, so SHAPE of an activation is a constant; STRIDED_SLICE and PACK of
 constants (from the file or folded earlier) are computed with NumPy and stored with ctx.set_value, and later
 operators (typically RESHAPE's new shape) read them through ctx.value. Of int8 activations, PACK becomes a
 concatenation and STRIDED_SLICE a strided copy (te_strided_copy_s8) whose strides come from slicing the
 element indices with NumPy, so TFLite's masks (begin, end, shrink, ellipsis, new axis) and offset option
-follow NumPy's / TensorFlow's slicing rules."""
+follow NumPy's / TensorFlow's slicing rules; SLICE of an int8 activation is a strided copy too."""
 from __future__ import annotations
 
 import numpy as np
@@ -56,12 +58,17 @@ def lower_strided_slice(ctx, op):
             e = b + e if offset else e
             index.append(slice(None if _bit(o.get("begin_mask", 0), i) else int(b),
                                None if _bit(o.get("end_mask", 0), i) else int(e), int(s)))
+    slice_or_fold(ctx, op, in_t, out_t, tuple(index))
+
+
+def slice_or_fold(ctx, op, in_t: int, out_t: int, index: tuple) -> None:
+    """The output is the input indexed by `index` (NumPy basic indexing): folded for a constant; of an
+    activation, the slice of its element indices is the copy's source map."""
     data = ctx.value(in_t)
     shape = tuple(int(d) for d in ctx.tensor(in_t).shape)
-    # An activation is sliced through its element indices: the slice of np.arange is the copy's source map.
     source = np.asarray(data) if data is not None else np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
     try:
-        result = np.asarray(source[tuple(index)])
+        result = np.asarray(source[index])
     except (IndexError, ValueError) as e:
         raise ctx.error(op, f"cannot slice a {list(shape)} tensor with {index}: {e}") from None
     if tuple(result.shape) != tuple(ctx.tensor(out_t).shape):
@@ -97,3 +104,55 @@ def lower_pack(ctx, op):
     outer = int(np.prod(shape[:axis], dtype=np.int64))
     row = int(np.prod(shape[axis:], dtype=np.int64))
     concat_layer(ctx, op, list(op.inputs), out_t, outer, [row] * len(op.inputs))
+
+
+def _operands(ctx, op, n_in: int) -> None:
+    if len(op.inputs) != n_in or len(op.outputs) != 1:
+        raise ctx.error(op, f"expects {n_in} input(s) and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
+
+
+@lowering("FILL")
+def lower_fill(ctx, op):
+    _operands(ctx, op, 2)
+    dims = int_values(ctx, op, op.inputs[0], "the dimensions").reshape(-1)
+    value = ctx.value(op.inputs[1])
+    if value is None or np.asarray(value).size != 1:
+        raise ctx.error(op, "the fill value must be a constant scalar", unsupported=True)
+    fold(ctx, op, op.outputs[0], np.full(tuple(int(d) for d in dims), np.asarray(value).reshape(-1)[0]))
+
+
+@lowering("ZEROS_LIKE", "ONES_LIKE")
+def lower_zeros_like(ctx, op):
+    _operands(ctx, op, 1)
+    # raw zeros or ones of the output's type (TFLite ignores the quantization), so no kernel is needed
+    fill = 0 if op.name == "ZEROS_LIKE" else 1
+    fold(ctx, op, op.outputs[0], np.full(tuple(int(d) for d in ctx.tensor(op.inputs[0]).shape), fill))
+
+
+@lowering("CAST")
+def lower_cast(ctx, op):
+    _operands(ctx, op, 1)
+    value = ctx.value(op.inputs[0])
+    if value is None:
+        raise ctx.error(op, f"CAST of an activation ({ctx.tensor(op.inputs[0]).dtype} -> "
+                            f"{ctx.tensor(op.outputs[0]).dtype}) is not supported; of a constant it is folded",
+                        unsupported=True)
+    fold(ctx, op, op.outputs[0], value)   # fold() converts to the output type (floats truncate, as in C)
+
+
+@lowering("SLICE")
+def lower_slice(ctx, op):
+    _operands(ctx, op, 3)
+    in_t, out_t = op.inputs[0], op.outputs[0]
+    shape = tuple(int(d) for d in ctx.tensor(in_t).shape)
+    begin = int_values(ctx, op, op.inputs[1], "begin").reshape(-1).tolist()
+    size = int_values(ctx, op, op.inputs[2], "size").reshape(-1).tolist()
+    if not len(begin) == len(size) == len(shape):
+        raise ctx.error(op, f"begin {begin} and size {size} do not address a rank-{len(shape)} input")
+    index = []
+    for b, n, d in zip(begin, size, shape):
+        e = d if n == -1 else b + n
+        if not 0 <= b <= e <= d:
+            raise ctx.error(op, f"begin {begin} and size {size} are outside the input shape {list(shape)}")
+        index.append(slice(b, e))
+    slice_or_fold(ctx, op, in_t, out_t, tuple(index))
