@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .codegen import generate
 from .fuse import fuse_pads
+from .fuse_dilation import fuse_dilated_convs
 from .layers import LoweredModel
 from .lower import check_reference, lower_graph, supported_ops
 from .reader import load_model_bytes, read_model
@@ -15,7 +16,7 @@ def compile_model(model, inplace: bool = True, reference: str = "litert") -> tup
     generated code reproduces: "litert" (LiteRT's reference kernels) or "tflm" (TensorFlow Lite Micro)."""
     check_reference(reference)
     buf, name = load_model_bytes(model)
-    graph = fuse_pads(read_model(buf if name == "<bytes>" else name, supported_ops()))
+    graph = fuse_pads(fuse_dilated_convs(read_model(buf if name == "<bytes>" else name, supported_ops()), reference))
     lowered = lower_graph(graph, name, reference)
     return lowered, schedule(lowered, inplace=inplace)
 

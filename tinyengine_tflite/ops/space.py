@@ -1,7 +1,8 @@
-"""GATHER with compile-time indices, DEPTH_TO_SPACE and SPACE_TO_DEPTH: raw int8 copies (TFLite copies the
-values whatever the output's quantization, and so does the engine). An output whose element map is a strided
-copy of the input runs te_strided_copy_s8 (shape.gather); GATHER's other index lists run te_gather_s8. All of
-them fold when their input is a constant."""
+"""GATHER with compile-time indices, DEPTH_TO_SPACE, SPACE_TO_DEPTH, and SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND
+without padding or cropping (around a convolution they are fused away first: fuse_dilation.py): raw int8
+copies (TFLite copies the values whatever the output's quantization, and so does the engine). An output
+whose element map is a strided copy of the input runs te_strided_copy_s8 (shape.gather); GATHER's other index
+lists run te_gather_s8. All of them fold when their input is a constant."""
 from __future__ import annotations
 
 import numpy as np
@@ -87,3 +88,33 @@ def lower_depth_space(ctx, op):
         copy_or_fold(ctx, op, op.inputs[0], op.outputs[0],
                      lambda x: x.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5),
                      (n, h // b, w // b, b * b * c))
+
+
+@lowering("SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
+def lower_space_batch(ctx, op):
+    """The block rearrangement without padding or cropping as a strided copy. With a convolution between them
+    the pair is normally fused into a dilated convolution before lowering (fuse_dilation.py)."""
+    if len(op.inputs) != 3 or len(op.outputs) != 1:
+        raise ctx.error(op, f"expects 3 inputs and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
+    shape = _shape(ctx, op.inputs[0])
+    block = int_values(ctx, op, op.inputs[1], "the block shape").reshape(-1)
+    amounts = int_values(ctx, op, op.inputs[2], "the paddings" if op.name == "SPACE_TO_BATCH_ND" else "the crops")
+    if len(shape) != 4 or block.size != 2 or (block < 1).any() or amounts.size != 4:
+        raise ctx.error(op, f"a 4-D NHWC input with 2 positive block sizes is expected, got {list(shape)} and "
+                            f"{block.tolist()}")
+    if amounts.any():
+        raise ctx.error(op, f"{op.name} with paddings or crops {amounts.reshape(2, 2).tolist()} is supported only "
+                            "around a convolution (the dilated-convolution pattern)", unsupported=True)
+    (bh, bw), (n, h, w, c) = block.tolist(), shape
+    if op.name == "SPACE_TO_BATCH_ND":
+        if h % bh or w % bw:
+            raise ctx.error(op, f"height {h} and width {w} are not divisible by the block {[bh, bw]}")
+        copy_or_fold(ctx, op, op.inputs[0], op.outputs[0],
+                     lambda x: x.reshape(n, h // bh, bh, w // bw, bw, c).transpose(2, 4, 0, 1, 3, 5),
+                     (n * bh * bw, h // bh, w // bw, c))
+    else:
+        if n % (bh * bw):
+            raise ctx.error(op, f"batch {n} is not divisible by the block {[bh, bw]}")
+        copy_or_fold(ctx, op, op.inputs[0], op.outputs[0],
+                     lambda x: x.reshape(bh, bw, n // (bh * bw), h, w, c).transpose(2, 3, 0, 4, 1, 5),
+                     (n // (bh * bw), h * bh, w * bw, c))
