@@ -33,7 +33,10 @@ def wait_for_chief_space(timeout: float) -> keras_tuner.HyperParameters:
     """Block until the chief's oracle answers (at most `timeout` seconds); return its hyperparameter space."""
     import grpc
 
-    channel = grpc.insecure_channel(chief_address())
+    # gRPC backs off up to 2 minutes between connection attempts; the chief may serve for less than that when
+    # another worker takes every trial, so retry every second at most.
+    channel = grpc.insecure_channel(chief_address(), options=[("grpc.initial_reconnect_backoff_ms", 200),
+                                                              ("grpc.max_reconnect_backoff_ms", 1000)])
     stub = protos.get_service_grpc().OracleStub(channel)
     try:
         response = stub.GetSpace(protos.get_service().GetSpaceRequest(), wait_for_ready=True, timeout=timeout)
