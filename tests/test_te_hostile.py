@@ -162,3 +162,12 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert "hostile.tflite" in lines[0] and "operator 0 (CONV_2D)" in lines[0] and "stride_h is 0" in lines[0]
+
+
+def test_paddings_of_the_wrong_shape():
+    """PAD's paddings must be [rank, 2] (TFLite's rule); the PAD fusion reads them before any lowering."""
+    vww = SUITE_DIR / "mcunet_vww_tinyengine.tflite"          # operator 1 is a PAD, paddings tensor 98
+
+    def edit(m, sg):
+        sg.tensors[98].shape = np.array([8], np.int32)
+    _refused(_mutant(vww, edit), r"operator 1 \(PAD\): paddings have shape \[8\]; \[4, 2\] is required")

@@ -117,6 +117,9 @@ def _header(model: LoweredModel, sched: Schedule, prefix: str) -> str:
              f" *     (default {ALIGNMENT}) of the static arena; {P}_WEIGHTS_SECTION / {P}_WEIGHTS_ALIGN: the same for",
              f" *     every constant array. They use GCC/Clang's __attribute__; {P}_ARENA_ATTR / {P}_WEIGHTS_ATTR,",
              " *     when defined, replace the whole attribute, verbatim (for other compilers).",
+             f" *   {P}_SANITIZE_ARENA: for testing with AddressSanitizer: no arena; every planned allocation is",
+             " *     its own object of exactly its planned size, so a kernel that reads or writes outside its",
+             " *     buffers is reported (more SRAM than the arena, same results; not for a device).",
              " *   TE_LAYER_BEGIN(i) / TE_LAYER_END(i): the per-layer hook, two statements around the kernel call",
              f" *     of layer i (an int constant, 0 .. {P}_NUM_LAYERS - 1, in execution order); nothing by default.",
              " *     Define them (with -D, or in a header named by TE_LAYER_HOOK_HEADER, e.g.",
@@ -202,23 +205,39 @@ def _tensor_names(model: LoweredModel, sched: Schedule) -> dict[int, str]:
     return {b: names.get(b, f"T{b}") for b in sorted(sched.buffer_alloc)}
 
 
-def _tensor_macros(model: LoweredModel, sched: Schedule, names: dict[int, str]) -> list[str]:
+def _tensor_macros(model: LoweredModel, sched: Schedule, names: dict[int, str], prefix: str) -> list[str]:
+    """Each tensor's (and scratch's) macro: its planned offset in the arena, or, in a {P}_SANITIZE_ARENA build,
+    the start of its allocation's own object."""
     roles = {s.buffer: f"model input {k}" for k, s in enumerate(model.inputs)}
     for k, s in enumerate(model.outputs):
         roles[s.buffer] = (roles[s.buffer] + ", " if s.buffer in roles else "") + f"model output {k}"
     width = max([len(n) for n in names.values()] + [len(f"L{i}_SCRATCH") for i in sched.scratch_alloc] + [1])
-    lines = ["/* Every tensor at its planned offset in the arena (tensors whose lifetimes do not overlap share",
-             " * bytes; an in-place layer's output starts where its input does). */"]
+    planned, objects, own = [], {}, []
     for b, name in names.items():
         buf = model.buffers[b]
         role = f", {roles[b]}" if b in roles else ""
-        lines.append(f"#define {name:<{width}} ({_ARENA} + {sched.buffer_offset(b)})  /* {_shape(buf.shape)} "
-                     f"{buf.dtype}, {buf.nbytes} B{role}: {safe_comment(buf.name, 60)} */")
+        planned.append(f"#define {name:<{width}} ({_ARENA} + {sched.buffer_offset(b)})  /* {_shape(buf.shape)} "
+                       f"{buf.dtype}, {buf.nbytes} B{role}: {safe_comment(buf.name, 60)} */")
+        k = sched.buffer_alloc[b]
+        objects[k] = sched.allocations[k].size
+        own.append(f"#define {name} (te_alloc{k})")
     for i in sorted(sched.scratch_alloc):
         _, nbytes = sched.kernel(model, i)
-        lines.append(f"#define {f'L{i}_SCRATCH':<{width}} ({_ARENA} + {sched.scratch_offset(i)})  "
-                     f"/* {nbytes} B of scratch for layer {i} */")
-    return lines
+        planned.append(f"#define {f'L{i}_SCRATCH':<{width}} ({_ARENA} + {sched.scratch_offset(i)})  "
+                       f"/* {nbytes} B of scratch for layer {i} */")
+        objects[sched.scratch_alloc[i]] = nbytes
+        own.append(f"#define L{i}_SCRATCH (te_alloc{sched.scratch_alloc[i]})")
+    # exact sizes: a union or an int32 array would pad the object, hiding an overflow into the padding
+    declared = [f"static int8_t te_alloc{k}[{max(size, 1)}] __attribute__((aligned({ALIGNMENT})));"
+                for k, size in sorted(objects.items())]
+    return [f"#ifdef {prefix.upper()}_SANITIZE_ARENA",
+            "/* Every planned allocation (tensors that share one in place, or a layer's scratch) is its own object of",
+            " * exactly its planned size: AddressSanitizer's redzones around each catch a kernel that reads or writes",
+            " * outside its planned range (GCC/Clang: a test build). More memory than the arena, same results. */",
+            *declared, *own, "#else",
+            "/* Every tensor at its planned offset in the arena (tensors whose lifetimes do not overlap share",
+            " * bytes; an in-place layer's output starts where its input does). */",
+            *planned, "#endif"]
 
 
 def _arena(sched: Schedule, prefix: str) -> list[str]:
@@ -227,7 +246,7 @@ def _arena(sched: Schedule, prefix: str) -> list[str]:
             f"#ifdef {P}_USER_ARENA",
             f"static int8_t *te_user_arena;  /* set by {prefix}_init() */",
             f"#define {_ARENA} te_user_arena",
-            "#else",
+            f"#elif !defined({P}_SANITIZE_ARENA)",
             "/* One statically planned arena; the union aligns it for int32 scratch. */",
             f"static union {{ int8_t bytes[{max(sched.arena_bytes, 1)}]; int32_t align; }} te_arena {P}_ARENA_ATTR;",
             f"#define {_ARENA} (te_arena.bytes)",
@@ -304,7 +323,7 @@ def _source(model: LoweredModel, sched: Schedule, prefix: str) -> str:
            "#ifdef TE_LAYER_HOOK_HEADER", "#include TE_LAYER_HOOK_HEADER", "#endif",
            "#ifndef TE_LAYER_BEGIN", "#define TE_LAYER_BEGIN(i) ((void)0)", "#endif",
            "#ifndef TE_LAYER_END", "#define TE_LAYER_END(i) ((void)0)", "#endif", "",
-           *_arena(sched, prefix), *_tensor_macros(model, sched, names), ""]
+           *_arena(sched, prefix), *_tensor_macros(model, sched, names, prefix), ""]
     for i, layer in enumerate(model.layers):
         ins = " + ".join(_shape(model.buffers[b].shape) for b in layer.inputs)
         outs = " + ".join(_shape(model.buffers[b].shape) for b in layer.outputs)

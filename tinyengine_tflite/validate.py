@@ -173,6 +173,8 @@ def _check_operator(op: Operator, graph: Graph, model: str) -> None:
                            "inputs and has one output", model)
     elif not op.outputs:
         raise op_error(op, "has no outputs", model)
+    if op.name in ("PAD", "PADV2"):
+        _check_paddings(op, graph, model)
     for key in _WINDOW_OPTIONS:
         value = op.options.get(key)
         if value is not None and not 1 <= value <= MAX_WINDOW:
@@ -214,3 +216,15 @@ def _check_accumulator(op: Operator, graph: Graph, model: str) -> None:
         c = int(bound.argmax())
         raise op_error(op, f"output channel {c}: bias {bias[c]} plus the products of {w.shape[1]} weights can "
                            f"reach {bound[c]}, beyond the int32 accumulator (signed overflow)", model)
+
+
+def _check_paddings(op: Operator, graph: Graph, model: str) -> None:
+    """TFLite's PAD rules: paddings of shape [rank of the input, 2]; PADV2's value a single element. (The graph
+    rewrites before lowering read them: tinyengine_tflite.fuse.)"""
+    rank = len(graph.tensors[op.inputs[0]].shape)
+    paddings = graph.tensors[op.inputs[1]].shape
+    if tuple(paddings) != (rank, 2):
+        raise op_error(op, f"paddings have shape {list(paddings)}; [{rank}, 2] is required for a rank-{rank} input",
+                       model)
+    if len(op.inputs) > 2 and op.inputs[2] >= 0 and math.prod(graph.tensors[op.inputs[2]].shape) != 1:
+        raise op_error(op, "the padding value must be a single element", model)
