@@ -1,9 +1,11 @@
-/* Activation kernels: int8 SOFTMAX (TFLite's reference fixed-point softmax, gemmlowp arithmetic) and a
- * 256-entry lookup table for int8 -> int8 functions (LOGISTIC: the compiler fills it as LiteRT's reference
- * kernel or TFLM's fixed-point logistic computes each input value).
+/* Activation kernels: int8 SOFTMAX and LOG_SOFTMAX (TFLite's reference fixed-point kernels, gemmlowp
+ * arithmetic), L2_NORMALIZATION (reference_integer_ops::L2Normalization: the row's sum of squares, its inverse
+ * square root as a fixed-point multiplier, GetInvSqrtQuantizedMultiplierExp) and a 256-entry lookup table for
+ * int8 -> int8 functions (LOGISTIC and the operators of ops/lut.py: the compiler fills it as the chosen
+ * reference computes each input value).
  *
- * Both may run in place (output == input): softmax reads each row's element c before it writes output c,
- * and the table lookup is elementwise. */
+ * All may run in place (output == input): the row kernels read a row whole (maximum, sums) before they write
+ * it, then read each element c before they write output c; the table lookup is elementwise. */
 #ifndef TE_ACTIVATION_H
 #define TE_ACTIVATION_H
 
@@ -20,6 +22,24 @@ typedef struct {
 /* Output scale 1/256, zero point -128. A row whose exps sum to 512 or more (TFLite's kernels stop on a
  * failed check there) gets -128 everywhere, the correctly rounded result. */
 void te_softmax_s8(const te_softmax_params *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    te_softmax_params softmax;   /* beta = 1 */
+    int32_t reverse_mult;        /* the inverse of the input rescaling: (multiplier, shift <= 0) */
+    int32_t reverse_shift;
+} te_log_softmax_params;
+
+/* Output scale 16/256, zero point 127: log(softmax) over the last dimension (at most 4095 values). */
+void te_log_softmax_s8(const te_log_softmax_params *p, const int8_t *input, int8_t *output);
+
+/* L2_NORMALIZATION: output scale 1/128, zero point 0. */
+typedef struct {
+    int32_t outer;            /* number of rows */
+    int32_t depth;            /* values per row (the last dimension) */
+    int32_t input_offset;     /* -input zero point */
+} te_l2norm_params;
+
+void te_l2norm_s8(const te_l2norm_params *p, const int8_t *input, int8_t *output);
 
 typedef struct {
     int32_t size;
