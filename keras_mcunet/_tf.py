@@ -15,6 +15,10 @@ if _before is not None and getattr(_before, "_tf_uses_legacy_keras", True) is Fa
         "TF_USE_LEGACY_KERAS=1). Import keras_mcunet (or tuner) before tensorflow / keras, or set the environment "
         "variable TF_USE_LEGACY_KERAS=1 before Python starts.")
 
+from tinyengine_tflite.extras import require_extra  # noqa: E402
+
+require_extra("nas", "keras_mcunet's Keras models (build_model, Supernet, quantize, export_tflite, search)")
+
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

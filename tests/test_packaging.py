@@ -111,7 +111,16 @@ try:
     samples_error = None
 except ImportError as e:
     samples_error = f"{type(e).__name__}: {e}"
-print(json.dumps({"bench_status": status, "bench_error": stderr.getvalue(), "samples_error": samples_error}))
+import keras_mcunet as km
+arch = km.SearchSpace().max_arch()
+profiled = km.profile(arch).peak_sram_bytes > 0          # the profiler needs no TensorFlow
+try:
+    km.build_model(arch)
+    nas_error = None
+except ImportError as e:
+    nas_error = f"{type(e).__name__}: {e}"
+print(json.dumps({"bench_status": status, "bench_error": stderr.getvalue(), "samples_error": samples_error,
+                  "profiled": profiled, "nas_error": nas_error}))
 """
 
 
@@ -123,6 +132,8 @@ def test_features_of_a_missing_extra_say_what_to_install():
     assert child["bench_status"] == 2
     assert "pip install 'keras-mcunet[bench]'" in child["bench_error"] and "unicorn" in child["bench_error"]
     assert child["samples_error"].startswith("MissingExtraError: samples (the sample apps) needs the [samples] extra")
+    assert child["profiled"] and child["nas_error"].startswith("MissingExtraError: keras_mcunet's Keras models")
+    assert "pip install 'keras-mcunet[nas]'" in child["nas_error"]
 
 
 def _extra_distributions(extra: str) -> set[str]:
