@@ -37,6 +37,15 @@ _FLOATS = (float("nan"), float("inf"), -float("inf"), 0.0, -0.0, -1.0, 1e-45, 1e
            1e30, 3.4e38)
 
 
+def _supported_codes() -> list[int]:
+    from tinyengine_tflite.lower import supported_ops
+    from tinyengine_tflite.schema import BUILTIN_NAMES
+    return sorted(code for code, name in BUILTIN_NAMES.items() if name in supported_ops())
+
+
+_SUPPORTED_CODES = _supported_codes()   # an operator code becomes one of these (any operator the engine lowers)
+
+
 @dataclass
 class Mutant:
     source: str
@@ -179,7 +188,8 @@ def _graph_edit(rng, m, sg):
                                                                dtype=np.int32)
     else:
         c = m.operatorCodes[rng.randrange(len(m.operatorCodes))]
-        code = rng.choice((-1, 0, 3, 4, 9, 22, 32, 127, 150, 161, 210, 1000))
+        code = rng.choice((-1, 0, 3, 4, 9, 22, 32, 127, 150, 161, 210, 1000)) if rng.random() < 0.4 else \
+            rng.choice(_SUPPORTED_CODES)
         c.builtinCode = code
         c.deprecatedBuiltinCode = max(-128, min(127, code)) if rng.random() < 0.7 else 127
     return f"graph {what}"

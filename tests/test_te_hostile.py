@@ -171,3 +171,18 @@ def test_paddings_of_the_wrong_shape():
     def edit(m, sg):
         sg.tensors[98].shape = np.array([8], np.int32)
     _refused(_mutant(vww, edit), r"operator 1 \(PAD\): paddings have shape \[8\]; \[4, 2\] is required")
+
+
+def test_split_count_must_match_its_outputs():
+    """Operators added since (SPLIT, UNPACK, ...) get the same generic checks: arity and count options."""
+    def edit(m, sg):
+        code = fb.OperatorCodeT()
+        code.builtinCode = code.deprecatedBuiltinCode = fb.BuiltinOperator.UNPACK
+        m.operatorCodes.append(code)
+        op = sg.operators[1]
+        op.opcodeIndex = len(m.operatorCodes) - 1
+        op.builtinOptionsType = fb.BuiltinOptions.UnpackOptions
+        op.builtinOptions = fb.UnpackOptionsT()
+        op.builtinOptions.num = 3
+        op.inputs = op.inputs[:1]
+    _refused(_mutant(HELLO, edit), r"operator 1 \(UNPACK\): option num is 3, but the operator has 1 outputs")

@@ -26,21 +26,31 @@ MAX_WINDOW = 65535               # strides, dilations and pooling windows
 # Zero points an activation of each type can hold (TFLite's kernels check these ranges or assume them).
 _ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
 
-# Required and optional input counts, and output counts, of the builtins the engine lowers (TFLite's
-# NumInputs/NumOutputs checks in each kernel's Prepare). An optional input may be -1 (omitted).
+# Required and optional input counts, and output counts (ANY_OUTPUTS: one or more), of the builtins the engine
+# lowers (TFLite's NumInputs/NumOutputs checks in each kernel's Prepare). An optional input may be -1 (omitted).
+ANY_OUTPUTS = -1
 _ARITY: dict[str, tuple[int, int, int]] = {
-    "CONV_2D": (2, 1, 1), "DEPTHWISE_CONV_2D": (2, 1, 1), "FULLY_CONNECTED": (2, 1, 1),
-    "AVERAGE_POOL_2D": (1, 0, 1), "MAX_POOL_2D": (1, 0, 1), "MEAN": (2, 0, 1),
-    "ADD": (2, 0, 1), "MUL": (2, 0, 1), "SOFTMAX": (1, 0, 1), "LOGISTIC": (1, 0, 1),
-    "QUANTIZE": (1, 0, 1), "DEQUANTIZE": (1, 0, 1), "RESHAPE": (1, 1, 1), "SQUEEZE": (1, 0, 1),
-    "EXPAND_DIMS": (2, 0, 1), "PAD": (2, 0, 1), "PADV2": (2, 1, 1), "TRANSPOSE": (2, 0, 1),
-    "RESIZE_NEAREST_NEIGHBOR": (2, 0, 1), "SHAPE": (1, 0, 1), "STRIDED_SLICE": (4, 0, 1),
+    **{name: (1, 0, 1) for name in (
+        "AVERAGE_POOL_2D", "MAX_POOL_2D", "SOFTMAX", "LOGISTIC", "QUANTIZE", "DEQUANTIZE", "SQUEEZE", "SHAPE",
+        "ELU", "HARD_SWISH", "L2_NORMALIZATION", "LEAKY_RELU", "LOG_SOFTMAX", "RELU", "RELU6", "RELU_0_TO_1",
+        "RELU_N1_TO_1", "RSQRT", "TANH", "CAST", "ONES_LIKE", "ZEROS_LIKE", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH")},
+    **{name: (2, 0, 1) for name in (
+        "MEAN", "ADD", "MUL", "SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "PRELU", "EXPAND_DIMS", "PAD",
+        "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "FILL", "GATHER", "REDUCE_MAX", "REDUCE_MIN",
+        "SUM")},
+    **{name: (3, 0, 1) for name in ("SLICE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")},
+    "CONV_2D": (2, 1, 1), "DEPTHWISE_CONV_2D": (2, 1, 1), "FULLY_CONNECTED": (2, 1, 1), "RESHAPE": (1, 1, 1),
+    "PADV2": (2, 1, 1), "STRIDED_SLICE": (4, 0, 1), "TRANSPOSE_CONV": (3, 1, 1),
+    "SPLIT": (2, 0, ANY_OUTPUTS), "SPLIT_V": (3, 0, ANY_OUTPUTS), "UNPACK": (1, 0, ANY_OUTPUTS),
 }
 _VARIADIC = {"CONCATENATION", "PACK"}     # one input or more, one output
+# Options that count the operator's inputs or outputs (TFLite checks them against NumInputs/NumOutputs).
+_COUNT_OPTIONS = {("PACK", "values_count"): "inputs", ("SPLIT", "num_splits"): "outputs",
+                  ("SPLIT_V", "num_splits"): "outputs", ("UNPACK", "num"): "outputs"}
 
 # Options that size a window or a step: at least 1 (TFLite divides by strides and multiplies by dilations).
 _WINDOW_OPTIONS = ("stride_h", "stride_w", "dilation_h_factor", "dilation_w_factor", "filter_height",
-                   "filter_width")
+                   "filter_width", "block_size")
 
 
 def tensor_error(t: Tensor, message: str, model: str) -> ConversionError:
@@ -163,8 +173,9 @@ def _check_operator(op: Operator, graph: Graph, model: str) -> None:
         if not required <= len(op.inputs) <= required + optional:
             count = f"{required}" if not optional else f"{required} to {required + optional}"
             raise op_error(op, f"has {len(op.inputs)} inputs; {op.name} takes {count}", model)
-        if len(op.outputs) != outputs:
-            raise op_error(op, f"has {len(op.outputs)} outputs; {op.name} has {outputs}", model)
+        if len(op.outputs) != outputs and not (outputs == ANY_OUTPUTS and op.outputs):
+            raise op_error(op, f"has {len(op.outputs)} outputs; {op.name} has "
+                               f"{'one or more' if outputs == ANY_OUTPUTS else outputs}", model)
         for k, t in enumerate(op.inputs[:required]):
             if t < 0:
                 raise op_error(op, f"input {k} is omitted (-1), but {op.name} requires it", model)
@@ -175,6 +186,10 @@ def _check_operator(op: Operator, graph: Graph, model: str) -> None:
         raise op_error(op, "has no outputs", model)
     if op.name in ("PAD", "PADV2"):
         _check_paddings(op, graph, model)
+    for (name, key), what in _COUNT_OPTIONS.items():
+        count = len(op.inputs if what == "inputs" else op.outputs)
+        if op.name == name and op.options.get(key, count) != count:
+            raise op_error(op, f"option {key} is {op.options[key]}, but the operator has {count} {what}", model)
     for key in _WINDOW_OPTIONS:
         value = op.options.get(key)
         if value is not None and not 1 <= value <= MAX_WINDOW:
