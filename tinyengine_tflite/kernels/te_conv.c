@@ -420,18 +420,23 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
         tw[t] = te_load_u32(taps + 2 * t);
     }
 #endif
-    /* With dilation 1, input row iy lives in slot iy mod k_h and stays valid while it is in the window. */
+    /* With dilation 1, input row iy lives in slot (iy + pad_top) mod k_h and stays valid while it is in the
+     * window; rows are gathered in order, so the slot of the next row (next_slot) is kept by counting. */
     const int ring = K || p->dil_h == 1;
-    int32_t next_row = -p->pad_top;  /* first input row not yet gathered (ring mode) */
+    int32_t next_row = -p->pad_top, next_slot = 0;  /* first input row not yet gathered (ring mode), its slot */
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
         int32_t first = 0;
         if (ring) {
-            for (int32_t iy = TE_MAX(next_row, iy0); iy < iy0 + k_h; ++iy) {
-                te_dw_gather_row(p, input, ic, iy, rows + ((iy % k_h + k_h) % k_h) * len, len);
+            if (next_row < iy0) {  /* a stride larger than the kernel skips rows */
+                next_slot = (next_slot + iy0 - next_row) % k_h;
+                next_row = iy0;
             }
-            next_row = iy0 + k_h;
-            first = (iy0 % k_h + k_h) % k_h;
+            for (; next_row < iy0 + k_h; ++next_row) {
+                te_dw_gather_row(p, input, ic, next_row, rows + next_slot * len, len);
+                next_slot = next_slot + 1 == k_h ? 0 : next_slot + 1;
+            }
+            first = next_slot;  /* the slot of row iy0 + k_h, which is row iy0's */
         } else {
             for (int32_t ky = 0; ky < k_h; ++ky) {
                 te_dw_gather_row(p, input, ic, iy0 + ky * p->dil_h, rows + ky * len, len);
@@ -440,9 +445,11 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
         int8_t *out = dst + oy * out_w * dst_step;
         if (K) {
             const int16_t *r[TE_DW_MAX_K];
+            int32_t slot = first;
             TE_UNROLL
             for (int32_t ky = 0; ky < K; ++ky) {
-                r[ky] = rows + ((first + ky) % K) * len;
+                r[ky] = rows + slot * len;
+                slot = slot + 1 == K ? 0 : slot + 1;
             }
             for (int32_t ox = 0; ox < out_w; ++ox, out += dst_step) {
                 int32_t acc = bias;
