@@ -8,6 +8,7 @@ from opgraph import Op, T, graph_model
 from reference import run_litert, run_tflm
 
 import tinyengine_tflite
+from tinyengine_tflite.compiler import compile_model
 
 INFO = {"UINT8": np.iinfo(np.uint8), "INT16": np.iinfo(np.int16), "INT8": np.iinfo(np.int8)}
 
@@ -39,8 +40,8 @@ def _check(model: bytes, seeds=(0, 1, 2)):
 
 def _edge_model(edge: str, in_q, mid_q, out_q, shape=(1, 5, 7, 3)) -> bytes:
     """edge input -> QUANTIZE -> int8 -> QUANTIZE (int8 -> int8) -> int8 -> QUANTIZE -> edge output."""
-    tensors = [T(shape, edge, *in_q), T(shape, "INT8", *mid_q), T(shape, "INT8", mid_q[0] * 1.37, mid_q[1] - 3),
-               T(shape, edge, *out_q)]
+    tensors = [T(shape, edge, *in_q), T(shape, "INT8", *mid_q),
+               T(shape, "INT8", mid_q[0] * 1.37, max(-128, mid_q[1] - 3)), T(shape, edge, *out_q)]
     ops = [Op("QUANTIZE", [0], [1]), Op("QUANTIZE", [1], [2]), Op("QUANTIZE", [2], [3])]
     return graph_model(tensors, ops, [0], [3])
 
@@ -82,11 +83,15 @@ def _uint8_conv():
 
 
 def test_converter_uint8_model_and_details():
-    """The converter's uint8 -> QUANTIZE -> int8 ... int8 -> QUANTIZE -> uint8 model: bit-exact, and the
-    Interpreter's input and output details are tf.lite.Interpreter's."""
+    """The converter's uint8 -> QUANTIZE -> int8 ... int8 -> QUANTIZE -> uint8 model: bit-exact, both edge
+    conversions in place, and the Interpreter's input and output details are tf.lite.Interpreter's."""
     from ai_edge_litert.interpreter import Interpreter as LiteRT
     model = _uint8_conv()
     _check(model)
+    compiled, sched = compile_model(model)
+    edges = [i for i, layer in enumerate(compiled.layers) if layer.op == "QUANTIZE"]
+    assert [compiled.layers[i].kernel for i in edges] == ["te_requantize_u8_s8", "te_requantize_s8_u8"]
+    assert set(edges) <= set(sched.inplace)
     ours = tinyengine_tflite.Interpreter(model_content=model)
     ref = LiteRT(model_content=model)
     for mine, theirs in ((ours.get_input_details(), ref.get_input_details()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import IOSpec, Layer
+from ..layers import InPlace, IOSpec, Layer
 from ..lower import lowering
 from ..quant import quantize_multiplier
 from .common import qparams
@@ -15,6 +15,8 @@ from .common import qparams
 _REQUANTIZE = {("int8", "int8"): "te_requantize_s8", ("uint8", "int8"): "te_requantize_u8_s8",
                ("int8", "uint8"): "te_requantize_s8_u8", ("int16", "int8"): "te_requantize_s16_s8",
                ("int8", "int16"): "te_requantize_s8_s16"}
+# The uint8 edges may write over their input (int8 -> int8 keeps its separate output, as before).
+_SAME_SIZE_EDGES = ("te_requantize_u8_s8", "te_requantize_s8_u8")
 
 
 @lowering("QUANTIZE")
@@ -40,9 +42,11 @@ def lower_quantize(ctx, op):
     out_scale, out_zp = qparams(ctx, op, out_t, "output")
     mult, shift = quantize_multiplier(float(in_scale) / float(out_scale))
     n = int(np.prod(dst.shape, dtype=np.int64))
-    ctx.add(Layer(op.name, op.index, kernel, "te_requant_params",
-                  dict(size=n, input_offset=-in_zp, output_offset=out_zp, mult=mult, shift=shift),
-                  [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t, dtype=dst.dtype)], [], macs=0))
+    layer = ctx.add(Layer(op.name, op.index, kernel, "te_requant_params",
+                          dict(size=n, input_offset=-in_zp, output_offset=out_zp, mult=mult, shift=shift),
+                          [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t, dtype=dst.dtype)], [], macs=0))
+    if kernel in _SAME_SIZE_EDGES:
+        layer.inplace = InPlace(kernel, 0)   # elementwise, one byte in and one out
 
 
 @lowering("DEQUANTIZE")
