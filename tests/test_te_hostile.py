@@ -186,3 +186,10 @@ def test_split_count_must_match_its_outputs():
         op.builtinOptions.num = 3
         op.inputs = op.inputs[:1]
     _refused(_mutant(HELLO, edit), r"operator 1 \(UNPACK\): option num is 3, but the operator has 1 outputs")
+
+
+def test_quantized_bias_type_must_match_the_bias():
+    """LiteRT refuses a CONV_2D whose quantized_bias_type option names another type than its bias."""
+    data = _mutant(RESNET, lambda m, sg: setattr(_conv0(sg).builtinOptions, "quantizedBiasType",
+                                                 fb.TensorType.INT64))
+    _refused(data, r"operator 0 \(CONV_2D\): option quantized_bias_type is INT64, but the bias is int32")

@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import ConversionError, UnsupportedOperatorError
 from .ir import DTYPE_BYTES, Graph, Operator, Tensor
+from .schema import NUMPY_DTYPES, TENSOR_TYPE_NAMES
 
 # The engine's limits: the generated C indexes tensors and the arena with 32-bit signed ints, and its kernels sum
 # int8 values over a whole activation in int32 (MEAN, AVERAGE_POOL_2D): 2^24 of them cannot overflow.
@@ -194,6 +195,7 @@ def _check_operator(op: Operator, graph: Graph, model: str) -> None:
         value = op.options.get(key)
         if value is not None and not 1 <= value <= MAX_WINDOW:
             raise op_error(op, f"option {key} is {value}; it must be in [1, {MAX_WINDOW}]", model)
+    _check_bias_type(op, graph, model)
     if op.options.get("weights_format", 0) != 0:
         raise op_error(op, f"weights format {op.options['weights_format']} is not supported (only DEFAULT)", model,
                        unsupported=True)
@@ -243,3 +245,16 @@ def _check_paddings(op: Operator, graph: Graph, model: str) -> None:
                        model)
     if len(op.inputs) > 2 and op.inputs[2] >= 0 and math.prod(graph.tensors[op.inputs[2]].shape) != 1:
         raise op_error(op, "the padding value must be a single element", model)
+
+
+def _check_bias_type(op: Operator, graph: Graph, model: str) -> None:
+    """A quantized_bias_type option other than the default (0) must name the bias tensor's type, as TFLite checks."""
+    wanted = op.options.get("quantized_bias_type", 0)
+    if not wanted:
+        return
+    k = 3 if op.name == "TRANSPOSE_CONV" else 2
+    bias = op.inputs[k] if len(op.inputs) > k else -1
+    have = graph.tensors[bias].dtype if bias >= 0 else "none"
+    name = TENSOR_TYPE_NAMES.get(wanted, str(wanted))
+    if NUMPY_DTYPES.get(name) != have:
+        raise op_error(op, f"option quantized_bias_type is {name}, but the bias is {have}", model)
