@@ -63,7 +63,8 @@ class Interpreter:
 
     The model is `model_path` (str, bytes or os.PathLike) or `model_content` (the flatbuffer bytes).
     `reference` picks the reference kernels the outputs equal byte for byte: "litert" (LiteRT's reference
-    kernels, the default) or "tflm" (TensorFlow Lite Micro); they differ on FULLY_CONNECTED, MUL and LOGISTIC.
+    kernels, the default) or "tflm" (TensorFlow Lite Micro); they differ on a few operators (FULLY_CONNECTED,
+    MUL, LOGISTIC, TANH, PRELU, the RELUs: see the README).
     tf.lite.Interpreter's other keyword arguments are checked as it checks them (num_threads an int >= 1,
     experimental_op_resolver_type an OpResolverType; LiteRT's further experimental_* options are accepted) and
     otherwise have no effect: the generated code has one execution path, with no delegates and no threads, and
@@ -103,6 +104,7 @@ class Interpreter:
             getattr(lib, fn).restype = ctypes.c_void_p
             getattr(lib, fn).argtypes = [ctypes.c_int]
         lib.model_invoke.restype = ctypes.c_int
+        lib.model_reset_state.restype = ctypes.c_int
         for fn in ("model_set_input_float", "model_get_output_float"):
             getattr(lib, fn).restype = ctypes.c_int
             getattr(lib, fn).argtypes = [ctypes.c_int, ctypes.c_void_p]
@@ -188,9 +190,11 @@ class Interpreter:
             raise RuntimeError(f"model_invoke() returned status {status} (see model_status in the generated model.h)")
 
     def reset_all_variables(self):
-        """TFLite resets the model's variable tensors (the state of stateful operators) to their initial values.
-        The engine compiles no variable tensors (models with state are refused at conversion): a model's result
-        depends on its inputs alone, so there is nothing to reset. Returns None, as TFLite does."""
+        """Resets the model's variable tensors (the state of stateful operators such as SVDF, which each invoke
+        reads and updates) to zero, their initial value, through model_reset_state(). Returns None, as TFLite
+        does."""
+        if self._lib is not None:
+            self._lib.model_reset_state()
         return None
 
     # --- SignatureDefs ---------------------------------------------------------------------------------
