@@ -193,3 +193,13 @@ def test_quantized_bias_type_must_match_the_bias():
     data = _mutant(RESNET, lambda m, sg: setattr(_conv0(sg).builtinOptions, "quantizedBiasType",
                                                  fb.TensorType.INT64))
     _refused(data, r"operator 0 \(CONV_2D\): option quantized_bias_type is INT64, but the bias is int32")
+
+
+def test_activations_together_over_the_limit():
+    """Five 16 MiB activations (each within the one-tensor limit) total 80 MiB: refused before any planning."""
+    from opgraph import Op, T, graph_model
+    big = (1, 4096, 4096, 1)
+    tensors = [T(big, "INT8", 0.1, 0) for _ in range(5)]
+    ops = [Op("ADD", [k, k], [k + 1]) for k in range(4)]
+    _refused(graph_model(tensors, ops, [0], [4]), r"activation tensors total 83886080 bytes, more than the engine's "
+                                                  r"limit of 67108864 bytes")
