@@ -1,8 +1,10 @@
 """Validation of an untrusted model, in one place, before any arithmetic.
 
-The reader calls `check_tensor` on each tensor as it reads it and `check_graph` on the whole graph. The rules are
-the schema's and TFLite's own (InterpreterBuilder::ParseQuantization, the kernels' NumInputs/NumOutputs checks),
-plus the engine's limits: what cannot fit any microcontroller or the C types of the generated code is refused.
+The reader calls `check_shape`, `check_tensor_size`, `check_quantization` and `check_constant` on each tensor as it
+reads it, and `check_graph` on the whole graph (indices, arities, options, operand shapes TFLite fixes, limits,
+int32 accumulators). The rules are the schema's and TFLite's own (InterpreterBuilder::ParseQuantization, the
+kernels' NumInputs/NumOutputs checks), plus the engine's limits: what cannot fit any microcontroller or the C
+types of the generated code is refused.
 Operator lowerings (ops/) keep only the checks specific to one operator. Every failure is a ConversionError naming
 the model and the operator (TFLite name and index) or the tensor (index and name)."""
 from __future__ import annotations
