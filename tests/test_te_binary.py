@@ -126,3 +126,23 @@ def test_kernels_build_warning_free(compiler, flags, tmp_path):
         r = subprocess.run([compiler, *flags, "-I", str(KERNELS), "-c", str(KERNELS / src), "-o",
                             str(tmp_path / (src + ".o"))], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.cortexm
+def test_cortex_m4_build_matches_host(tmp_path):
+    """A chain of this issue's operators (binary, table, row kernels) built for Cortex-M4 and emulated gives the
+    host's outputs (which the tests above compare with both references)."""
+    from tinyengine_tflite.cortexm import run_on_cortexm
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.fail("arm-none-eabi-gcc is not installed")
+    s = (1, 4, 6, 8)
+    tensors = [T(s, "INT8", 0.05, -3), T(s, "INT8", 0.04, 5), T(s, "INT8", 0.06, 0), T(s, "INT8", 0.06, 0),
+               T((1, 1, 8), "INT8", 0.01, 0, _const((1, 1, 8))), T(s, "INT8", 0.05, 2), T(s, "INT8", 0.03, -1),
+               T(s, "INT8", 0.02, -128), T(s, "INT8", 16 / 256, 127), T(s, "INT8", 1 / 128, 0),
+               T(s, "INT8", 1 / 128, 0)]
+    ops = [Op("LEAKY_RELU", [0], [1], {"alpha": 0.2}), Op("SUB", [1, 0], [2]), Op("MAXIMUM", [2, 0], [3]),
+           Op("PRELU", [3, 4], [5]), Op("HARD_SWISH", [5], [6]), Op("SQUARED_DIFFERENCE", [6, 0], [7]),
+           Op("LOG_SOFTMAX", [7], [8]), Op("L2_NORMALIZATION", [6], [9]), Op("TANH", [5], [10])]
+    run = run_on_cortexm(graph_model(tensors, ops, [0], [8, 9, 10]), part="stm32h743", work_dir=tmp_path)
+    assert run.status == "ok", run.reason
+    assert run.output_matches_host is True
