@@ -127,13 +127,13 @@ def _wrap32(x: int) -> int:
     return (x + (1 << 31)) % (1 << 32) - (1 << 31)
 
 
-def _sat_rounding_doubling_high_mul(a: int, b: int) -> int:
-    """gemmlowp SaturatingRoundingDoublingHighMul (C division truncates toward zero)."""
-    if a == b == _INT32_MIN:
-        return _INT32_MAX
+def _sat_rounding_doubling_high_mul(a: int, b: int, bits: int = 32) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int`bits` (C division truncates toward zero)."""
+    if a == b == -(1 << (bits - 1)):
+        return (1 << (bits - 1)) - 1
     ab = a * b
-    n = ab + ((1 << 30) if ab >= 0 else 1 - (1 << 30))
-    q = abs(n) >> 31
+    n = ab + ((1 << (bits - 2)) if ab >= 0 else 1 - (1 << (bits - 2)))
+    q = abs(n) >> (bits - 1)
     return q if n >= 0 else -q
 
 

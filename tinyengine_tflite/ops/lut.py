@@ -106,13 +106,7 @@ def _wrap16(x: int) -> int:
 
 
 def _srdhm16(a: int, b: int) -> int:
-    """gemmlowp SaturatingRoundingDoublingHighMul on int16 (C division truncates toward zero)."""
-    if a == b == _INT16_MIN:
-        return _INT16_MAX
-    ab = a * b
-    n = ab + ((1 << 14) if ab >= 0 else 1 - (1 << 14))
-    q = abs(n) >> 15
-    return _wrap16(q if n >= 0 else -q)
+    return _sat_rounding_doubling_high_mul(a, b, 16)
 
 
 def _sdhm16(a: int, b: int) -> int:

@@ -20,6 +20,17 @@ from .activation import _unary_io, softmax_params
 MAX_L2NORM_DEPTH = (2 ** 31 - 1) // (255 * 255)
 
 
+def _rows(ctx, op, in_t, max_depth: int, why: str) -> tuple[int, int]:
+    """(rows, values per row) of a kernel over the last dimension, at most max_depth values per row."""
+    shape = tuple(ctx.tensor(in_t).shape)
+    if not shape:
+        raise ctx.error(op, "the input must have at least one dimension")
+    depth = int(shape[-1])
+    if depth > max_depth:
+        raise ctx.error(op, f"the last dimension ({depth}) exceeds {max_depth}: {why}", unsupported=True)
+    return int(np.prod(shape[:-1], dtype=np.int64)), depth
+
+
 @lowering("L2_NORMALIZATION")
 def lower_l2_normalization(ctx, op):
     in_t, out_t, _, in_zp, out_scale, out_zp = _unary_io(ctx, op)
@@ -28,14 +39,8 @@ def lower_l2_normalization(ctx, op):
                         unsupported=True)
     if op.options.get("fused_activation_function", 0) != 0:
         raise ctx.error(op, "a fused activation is not supported (TFLite's int8 kernel has none)", unsupported=True)
-    shape = tuple(ctx.tensor(in_t).shape)
-    if not shape:
-        raise ctx.error(op, "the input must have at least one dimension")
-    depth = int(shape[-1])
-    if depth > MAX_L2NORM_DEPTH:
-        raise ctx.error(op, f"the last dimension ({depth}) exceeds {MAX_L2NORM_DEPTH}: the sum of squares would "
-                            "overflow TFLite's int32 accumulator", unsupported=True)
-    outer = int(np.prod(shape[:-1], dtype=np.int64))
+    outer, depth = _rows(ctx, op, in_t, MAX_L2NORM_DEPTH, "the sum of squares would overflow TFLite's int32 "
+                                                          "accumulator")
     layer = ctx.add(Layer(op.name, op.index, "te_l2norm_s8", "te_l2norm_params",
                           dict(outer=outer, depth=depth, input_offset=-in_zp),
                           [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)], macs=2 * outer * depth))
@@ -52,20 +57,14 @@ def lower_log_softmax(ctx, op):
     if np.float32(out_scale) != np.float32(16.0 / 256) or out_zp != 127:
         raise ctx.error(op, f"output quantization (scale {out_scale:g}, zero point {out_zp}) must be 16/256 and 127",
                         unsupported=True)
-    shape = tuple(ctx.tensor(in_t).shape)
-    if not shape:
-        raise ctx.error(op, "the input must have at least one dimension")
-    depth = int(shape[-1])
-    if depth > MAX_LOG_SOFTMAX_DEPTH:
-        raise ctx.error(op, f"the last dimension ({depth}) exceeds {MAX_LOG_SOFTMAX_DEPTH}: the sum of exps would "
-                            "overflow TFLite's Q12.19 accumulator", unsupported=True)
+    outer, depth = _rows(ctx, op, in_t, MAX_LOG_SOFTMAX_DEPTH, "the sum of exps would overflow TFLite's Q12.19 "
+                                                               "accumulator")
     mult, shift, diff_min = softmax_params(1.0, in_scale)
     reverse = float(1 << (31 - shift)) / mult if 1 <= shift <= 30 else 1.0
     if not reverse < 1.0:
         raise ctx.error(op, f"input scale {in_scale:g} is outside what TFLite's fixed-point log-softmax handles",
                         unsupported=True)
     reverse_mult, reverse_shift = quantize_multiplier(reverse)
-    outer = int(np.prod(shape[:-1], dtype=np.int64))
     layer = ctx.add(Layer(op.name, op.index, "te_log_softmax_s8", "te_log_softmax_params",
                           {"softmax.outer": outer, "softmax.depth": depth, "softmax.input_mult": mult,
                            "softmax.input_left_shift": shift, "softmax.diff_min": diff_min,
