@@ -8,11 +8,11 @@ process with a time limit, so a crash or a hang is an outcome rather than the en
 - "converted": convert() succeeded;  "refused": it raised the project's ConversionError;
 - "exception": any other exception (a bug);  "crash": the worker died;  "hang": past the time limit.
 
-For a converted mutant, `check_outputs` also runs the engine's Interpreter (the generated C) and LiteRT's reference
-kernels on one input: "equal", "mismatch" (a bug), "litert refuses" (LiteRT rejects what we accept: allowed only
-when we compute something definite), or "litert crashed" (LiteRT died after our outputs were computed). `check_sanitized` builds the generated C with
-the sanitizer-visible arena under -fsanitize=address,undefined and runs it on random bytes: "sanitizer clean" or
-"sanitizer error" (a bug)."""
+For a converted mutant, `Sandbox.run(check=True)` also runs the engine's Interpreter (the generated C) and LiteRT's
+reference kernels on one input: "equal", "mismatch" (a bug), "litert refuses" (LiteRT rejects what we accept:
+counted and listed, to be judged one by one) or "litert crashed" (LiteRT died after our outputs were computed).
+`check="sanitize"` builds the generated C with the sanitizer-visible arena under -fsanitize=address,undefined and
+runs it on random bytes: "sanitizer clean" or "sanitizer error" (a bug)."""
 from __future__ import annotations
 
 import copy
