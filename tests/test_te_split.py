@@ -77,6 +77,7 @@ def _pipeline(x):
     return [L.Conv2D(2, 1)(tf.nn.space_to_depth(r[:, :8, :10], 2)), tf.reduce_max(g, axis=[1, 2])]
 
 
+@pytest.mark.cortexm
 def test_new_operators_downstream(tmp_path):
     """SPLIT, RESIZE_BILINEAR, TRANSPOSE_CONV, GATHER, SPACE_TO_DEPTH and REDUCE_MAX in one model: bit-exact,
     planned (the report lists every layer and its live bytes, peak at or above the lower bound), the generated C

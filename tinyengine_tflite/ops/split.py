@@ -9,18 +9,23 @@ from ..lower import lowering
 from .shape import fold, gather, int_values
 
 
-def _axis(ctx, op, axis: int, rank: int) -> int:
-    a = axis + rank if axis < 0 else axis
-    if not 0 <= a < rank:
-        raise ctx.error(op, f"axis {axis} is out of range for rank {rank}")
-    return a
-
-
-def _scalar_axis(ctx, op, t: int) -> int:
-    v = int_values(ctx, op, t, "the axis").reshape(-1)
-    if v.size != 1:
-        raise ctx.error(op, f"the axis has {v.size} values; one is expected")
-    return int(v[0])
+def _operands(ctx, op, n_inputs: int, in_pos: int, axis_pos: int | None) -> tuple[int, int, int]:
+    """(input tensor, axis, the axis' size) after checking the operand count; the axis is input axis_pos, or the
+    `axis` option when axis_pos is None."""
+    if len(op.inputs) != n_inputs or not op.outputs:
+        raise ctx.error(op, f"expects {n_inputs} input(s) and outputs, has {len(op.inputs)} and {len(op.outputs)}")
+    in_t = op.inputs[in_pos]
+    axis = int(op.options.get("axis", 0))
+    if axis_pos is not None:
+        v = int_values(ctx, op, op.inputs[axis_pos], "the axis").reshape(-1)
+        if v.size != 1:
+            raise ctx.error(op, f"the axis has {v.size} values; one is expected")
+        axis = int(v[0])
+    shape = ctx.tensor(in_t).shape
+    a = axis + len(shape) if axis < 0 else axis
+    if not 0 <= a < len(shape):
+        raise ctx.error(op, f"axis {axis} is out of range for rank {len(shape)}")
+    return in_t, a, int(shape[a])
 
 
 def slice_outputs(ctx, op, in_t: int, axis: int, sizes: list[int], squeeze: bool = False) -> None:
@@ -53,13 +58,8 @@ def slice_outputs(ctx, op, in_t: int, axis: int, sizes: list[int], squeeze: bool
 
 @lowering("SPLIT")
 def lower_split(ctx, op):
-    if len(op.inputs) != 2 or not op.outputs:
-        raise ctx.error(op, f"expects 2 inputs and outputs, has {len(op.inputs)} and {len(op.outputs)}")
-    in_t = op.inputs[1]
-    rank = len(ctx.tensor(in_t).shape)
-    axis = _axis(ctx, op, _scalar_axis(ctx, op, op.inputs[0]), rank)
+    in_t, axis, dim = _operands(ctx, op, 2, 1, 0)
     n = int(op.options.get("num_splits", len(op.outputs)))
-    dim = int(ctx.tensor(in_t).shape[axis])
     if n != len(op.outputs) or n < 1 or dim % n:
         raise ctx.error(op, f"cannot split dimension {axis} of size {dim} into {n} equal parts "
                             f"({len(op.outputs)} outputs)")
@@ -68,13 +68,8 @@ def lower_split(ctx, op):
 
 @lowering("SPLIT_V")
 def lower_split_v(ctx, op):
-    if len(op.inputs) != 3 or not op.outputs:
-        raise ctx.error(op, f"expects 3 inputs and outputs, has {len(op.inputs)} and {len(op.outputs)}")
-    in_t = op.inputs[0]
-    rank = len(ctx.tensor(in_t).shape)
-    axis = _axis(ctx, op, _scalar_axis(ctx, op, op.inputs[2]), rank)
+    in_t, axis, dim = _operands(ctx, op, 3, 0, 2)
     sizes = [int(s) for s in int_values(ctx, op, op.inputs[1], "the split sizes").reshape(-1)]
-    dim = int(ctx.tensor(in_t).shape[axis])
     unknown = [k for k, s in enumerate(sizes) if s == -1]
     if len(unknown) > 1:
         raise ctx.error(op, f"split sizes {sizes} have more than one -1")
@@ -85,12 +80,7 @@ def lower_split_v(ctx, op):
 
 @lowering("UNPACK")
 def lower_unpack(ctx, op):
-    if len(op.inputs) != 1 or not op.outputs:
-        raise ctx.error(op, f"expects 1 input and outputs, has {len(op.inputs)} and {len(op.outputs)}")
-    in_t = op.inputs[0]
-    rank = len(ctx.tensor(in_t).shape)
-    axis = _axis(ctx, op, int(op.options.get("axis", 0)), rank)
-    dim = int(ctx.tensor(in_t).shape[axis])
+    in_t, axis, dim = _operands(ctx, op, 1, 0, None)
     if dim != len(op.outputs):
         raise ctx.error(op, f"dimension {axis} has size {dim}; UNPACK has {len(op.outputs)} outputs")
     slice_outputs(ctx, op, in_t, axis, [1] * dim, squeeze=True)
