@@ -180,8 +180,8 @@ def test_model_path_kinds_and_keywords_like_tflite():
 
 
 def test_reset_all_variables():
-    """The engine compiles no variable tensors: reset_all_variables() exists, returns None as TFLite's does,
-    and leaves the model's behaviour alone."""
+    """A model without state: reset_all_variables() returns None as TFLite's does and leaves the model's
+    behaviour alone (stateful models: test_te_svdf)."""
     model = (SUITE_DIR / "mlperf_ad01_int8.tflite").read_bytes()
     ours, ref = _both(model)
     x = np.random.default_rng(5).integers(-128, 128, (1, 640)).astype(np.int8)

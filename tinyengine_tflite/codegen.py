@@ -127,7 +127,8 @@ def _header(model: LoweredModel, sched: Schedule, prefix: str) -> str:
              " */",
              f"#ifndef {P}_H", f"#define {P}_H", "", "#include <stddef.h>", "#include <stdint.h>", ""]
     api = ["", f"#define {P}_NUM_INPUTS {len(model.inputs)}", f"#define {P}_NUM_OUTPUTS {len(model.outputs)}",
-           f"#define {P}_NUM_LAYERS {len(model.layers)}", f"#define {P}_ARENA_BYTES {sched.arena_bytes}"]
+           f"#define {P}_NUM_LAYERS {len(model.layers)}", f"#define {P}_ARENA_BYTES {sched.arena_bytes}",
+           f"#define {P}_STATE_BYTES {model.state_bytes}  /* stateful operators' state, outside the arena */"]
     for kind, specs in (("INPUT", model.inputs), ("OUTPUT", model.outputs)):
         for i, s in enumerate(specs):
             api.append(f"#define {P}_{kind}{i}_SIZE {model.buffers[s.buffer].nbytes}"
@@ -142,6 +143,8 @@ def _header(model: LoweredModel, sched: Schedule, prefix: str) -> str:
             "/* int8 tensors of input / output i (NULL when i is out of range or there is no arena yet). */",
             f"int8_t *{prefix}_input(int i);", f"int8_t *{prefix}_output(int i);",
             f"/* Runs the network: {P}_OK, or {P}_ERR_NOT_INITIALIZED. */", f"int {prefix}_invoke(void);",
+            "/* Zeroes the state of the stateful operators (SVDF), which each invoke reads and updates; it starts",
+            f" * at zero. {P}_OK. */", f"int {prefix}_reset_state(void);",
             "/* Quantize float input i into its tensor / dequantize output i, exactly as TFLite does.",
             f" * {P}_OK, or {P}_ERR_BAD_INPUT when i is out of range (or there is no arena yet). */",
             f"int {prefix}_set_input_float(int i, const float *x);",
@@ -299,6 +302,26 @@ def _init(sched: Schedule, prefix: str) -> list[str]:
             "#endif", "}", ""]
 
 
+def _state_name(i: int, k: int) -> str:
+    return f"te_state_L{i}_{k}"
+
+
+def _states(model: LoweredModel, prefix: str) -> list[str]:
+    """The stateful operators' state: static arrays outside the arena (zero at start), and {prefix}_reset_state()."""
+    P = prefix.upper()
+    decls, resets = [], []
+    for i, layer in enumerate(model.layers):
+        for k, st in enumerate(layer.states):
+            name = _state_name(i, k)
+            decls.append(f"static {CTYPES[st.dtype]} {name}[{st.count}];  /* state of layer {i} ({layer.op}): "
+                         f"{safe_comment(st.name, 60)} */")
+            resets.append(f"    for (k = 0; k < {st.count}; ++k) {{ {name}[k] = 0; }}")
+    head = ["/* State (variable tensors): kept from one invoke to the next, outside the arena. */"] if decls else []
+    body = ["    int32_t k;", *resets] if resets else []
+    return [*head, *decls, *([""] if decls else []), f"int {prefix}_reset_state(void) {{", *body,
+            f"    return {P}_OK;", "}", ""]
+
+
 def _layer_call(model: LoweredModel, sched: Schedule, i: int, names: dict[int, str], prefix: str) -> str:
     layer = model.layers[i]
     kernel, scratch = sched.kernel(model, i)
@@ -307,6 +330,7 @@ def _layer_call(model: LoweredModel, sched: Schedule, i: int, names: dict[int, s
     args += ["(const int8_t *const[]){" + ", ".join(ins) + "}"] if layer.array_inputs else ins
     args += [f"{prefix}_L{i}_{c.name}" if c.count else "NULL" for c in layer.consts]
     args += [names[b] for b in layer.outputs]
+    args += [_state_name(i, k) for k in range(len(layer.states))]
     if scratch:
         args.append(f"L{i}_SCRATCH")
     elif layer.takes_scratch:
@@ -331,7 +355,7 @@ def _source(model: LoweredModel, sched: Schedule, prefix: str) -> str:
                    f"{', in place' if i in sched.inplace else ''} */")
         fields = ", ".join(f".{k} = {_c_number(v)}" for k, v in layer.params.items())
         out.append(f"static const {layer.param_struct} L{i}_params = {{{fields}}};")
-    out += ["", *_init(sched, prefix)]
+    out += ["", *_init(sched, prefix), *_states(model, prefix)]
     out += _io_table(prefix, "input", model.inputs, model, names)
     out += _io_table(prefix, "output", model.outputs, model, names)
     out += _float_io(prefix, "input") + _float_io(prefix, "output")

@@ -104,6 +104,7 @@ class Interpreter:
             getattr(lib, fn).restype = ctypes.c_void_p
             getattr(lib, fn).argtypes = [ctypes.c_int]
         lib.model_invoke.restype = ctypes.c_int
+        lib.model_reset_state.restype = ctypes.c_int
         for fn in ("model_set_input_float", "model_get_output_float"):
             getattr(lib, fn).restype = ctypes.c_int
             getattr(lib, fn).argtypes = [ctypes.c_int, ctypes.c_void_p]
@@ -189,9 +190,11 @@ class Interpreter:
             raise RuntimeError(f"model_invoke() returned status {status} (see model_status in the generated model.h)")
 
     def reset_all_variables(self):
-        """TFLite resets the model's variable tensors (the state of stateful operators) to their initial values.
-        The engine compiles no variable tensors (models with state are refused at conversion): a model's result
-        depends on its inputs alone, so there is nothing to reset. Returns None, as TFLite does."""
+        """Resets the model's variable tensors (the state of stateful operators such as SVDF, which each invoke
+        reads and updates) to zero, their initial value, through model_reset_state(). Returns None, as TFLite
+        does."""
+        if self._lib is not None:
+            self._lib.model_reset_state()
         return None
 
     # --- SignatureDefs ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ class Tensor:
     zero_point: np.ndarray | None = None        # int64, same length as scale
     quantized_dimension: int = 0
     data: np.ndarray | None = None              # constant contents (already shaped), None for activations
+    is_variable: bool = False                   # a stateful operator's state (kept across invokes)
 
     @property
     def is_const(self) -> bool:

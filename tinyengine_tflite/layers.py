@@ -40,6 +40,19 @@ class Const:
 
 
 @dataclass
+class State:
+    """A stateful operator's variable tensor (SVDF's memory): RAM outside the arena that keeps its contents from
+    one invoke to the next; zero at start and after {prefix}_reset_state()."""
+    name: str
+    dtype: str                      # key of CTYPES
+    count: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.count * DTYPE_BYTES[self.dtype]
+
+
+@dataclass
 class InPlace:
     """How a layer runs when its output may overwrite its first input (the input dies at this layer)."""
     kernel: str
@@ -56,7 +69,7 @@ class Faster:
 
 @dataclass
 class Layer:
-    """One kernel call: kernel(&params, inputs..., consts..., outputs..., [scratch]).
+    """One kernel call: kernel(&params, inputs..., consts..., outputs..., states..., [scratch]).
     `inplace` is the in-place variant, when the kernel has one."""
     op: str                               # TFLite operator name, for reports and errors
     op_index: int                         # index in the TFLite graph (-1 for abstract graphs)
@@ -72,6 +85,7 @@ class Layer:
     array_inputs: bool = False            # inputs passed as one array of pointers (CONCATENATION)
     macs: int = 0
     faster: Faster | None = None          # (never combined with the in-place variant)
+    states: list[State] = field(default_factory=list)
 
 
 @dataclass
@@ -97,3 +111,8 @@ class LoweredModel:
     @property
     def const_bytes(self) -> int:
         return sum(c.nbytes for layer in self.layers for c in layer.consts)
+
+    @property
+    def state_bytes(self) -> int:
+        """RAM of the stateful operators' state, outside the arena."""
+        return sum(s.nbytes for layer in self.layers for s in layer.states)

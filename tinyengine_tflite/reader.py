@@ -62,8 +62,6 @@ def _read_tensor(i, t, buffers, buf, model_name) -> Tensor:
         raise error(f"has type {type_name}, which the engine does not support")
     shape = validate.check_shape(i, name, t.shape if t.shape is not None else (), model_name)
     validate.check_tensor_size(i, name, shape, dtype, model_name)
-    if t.isVariable:
-        raise error("is a variable tensor (is_variable); the engine compiles stateless models only")
     if t.sparsity is not None:
         raise error("is sparse; the engine reads dense tensors only")
     if not 0 <= t.buffer < len(buffers):
@@ -87,7 +85,7 @@ def _read_tensor(i, t, buffers, buf, model_name) -> Tensor:
     scale = zero_point = None
     qdim = 0
     q = t.quantization
-    tensor = Tensor(i, name, shape, dtype, None, None, 0, data)
+    tensor = Tensor(i, name, shape, dtype, None, None, 0, data, bool(t.isVariable))
     if q is not None and q.scale is not None and len(q.scale):
         validate.check_quantization(tensor, q.scale, q.zeroPoint, int(q.quantizedDimension), model_name)
         scale = np.asarray(q.scale, dtype=np.float32)
@@ -147,10 +145,34 @@ def read_model(model, supported_ops=None) -> Graph:
                   tensors, operators, _index_list(sg.inputs, "inputs", model_name),
                   _index_list(sg.outputs, "outputs", model_name))
     validate.check_graph(graph, model_name)
+    _check_variables(graph, model_name)
     not_int8 = _not_int8(graph, model_name)
     if unsupported_ops or not_int8:
         _refuse(model_name, unsupported_ops, not_int8, supported_ops)
     return graph
+
+
+# The inputs that hold a stateful operator's state: the only place a variable tensor may appear.
+STATE_INPUTS = {"SVDF": (4,)}
+
+
+def _check_variables(graph: Graph, model_name: str) -> None:
+    """A variable tensor (is_variable) is refused unless it is an activation read only as the state input of
+    a stateful operator (STATE_INPUTS), by exactly one operator."""
+    uses: dict[int, list[bool]] = {}
+    for op in graph.operators:
+        for k, t in enumerate(op.inputs):
+            if t >= 0:
+                uses.setdefault(t, []).append(k in STATE_INPUTS.get(op.name, ()))
+        for t in op.outputs:
+            uses.setdefault(t, []).append(False)
+    for t in graph.tensors:
+        if t.is_variable and (t.is_const or t.index in graph.inputs or t.index in graph.outputs
+                              or uses.get(t.index, []) != [True]):
+            raise ConversionError("is a variable tensor (is_variable) that is not the state input of one "
+                                  f"stateful operator ({', '.join(sorted(STATE_INPUTS))}); the engine keeps "
+                                  "state only for those", model=model_name, tensor_index=t.index,
+                                  tensor_name=t.name)
 
 
 def _refuse(model_name, unsupported_ops, tensor_errors, supported_ops):

@@ -23,7 +23,7 @@ class LayerReport:
 @dataclass
 class ConversionReport:
     model_name: str
-    peak_sram_bytes: int     # every byte of RAM the generated code uses (the arena; the code has no other RAM)
+    peak_sram_bytes: int     # every byte of RAM the generated code uses: the arena and the state
     arena_bytes: int
     flash_bytes: int         # weights, biases and requantization constants
     weight_bytes: int
@@ -32,6 +32,7 @@ class ConversionReport:
     plan_strategy: str
     code_bytes: int | None = None          # measured by a build, when one was made
     files: list[str] = field(default_factory=list)
+    state_bytes: int = 0     # stateful operators' state (SVDF), kept across invokes outside the arena
 
     @property
     def macs(self) -> int:
@@ -45,9 +46,10 @@ class ConversionReport:
             rows.append(f"{r.index:>3} {r.op + (' (in place)' if r.inplace else ''):<28} "
                         f"{shp(r.input_shapes):<24} {shp(r.output_shapes):<16} {r.macs:>11,} {r.live_bytes:>9,}")
         code = f", code {self.code_bytes:,} B" if self.code_bytes is not None else ""
+        state = f", state {self.state_bytes:,} B" if self.state_bytes else ""
         rows += ["",
                  f"model {self.model_name}: {len(self.layers)} layers, {self.macs:,} MACs",
-                 f"peak SRAM {self.peak_sram_bytes:,} B (arena {self.arena_bytes:,} B, {self.plan_strategy}; "
+                 f"peak SRAM {self.peak_sram_bytes:,} B (arena {self.arena_bytes:,} B{state}, {self.plan_strategy}; "
                  f"lower bound {self.lower_bound_bytes:,} B)",
                  f"flash {self.flash_bytes:,} B (weights {self.weight_bytes:,} B, biases and requantization "
                  f"{self.flash_bytes - self.weight_bytes:,} B){code}"]
@@ -63,5 +65,5 @@ def make_report(model: LoweredModel, sched: Schedule) -> ConversionReport:
                                   sched.live[i], scratch, i in sched.inplace))
     flash = model.const_bytes
     weights = sum(c.nbytes for layer in model.layers for c in layer.consts if c.name in ("filter", "weights"))
-    return ConversionReport(model.name, sched.arena_bytes, sched.arena_bytes, flash, weights, layers,
-                            max(sched.live, default=0), sched.plan.strategy)
+    return ConversionReport(model.name, sched.arena_bytes + model.state_bytes, sched.arena_bytes, flash, weights,
+                            layers, max(sched.live, default=0), sched.plan.strategy, state_bytes=model.state_bytes)
