@@ -142,8 +142,8 @@ DILATED = {
 @pytest.mark.parametrize("case", sorted(DILATED))
 def test_dilated_convolution_pattern(case):
     """SPACE_TO_BATCH_ND -> convolution -> BATCH_TO_SPACE_ND runs as one dilated convolution (no copies), bit-exact
-    with LiteRT's reference kernels running the three operators. TFLite Micro computes something else here, so
-    reference="tflm" refuses the pattern instead of fusing it."""
+    with LiteRT's reference kernels running the three operators. TFLite Micro pads SPACE_TO_BATCH_ND with an
+    unset value (it varies from run to run), so reference="tflm" refuses the pattern instead of fusing it."""
     shape, build, pads, crops = DILATED[case]
     model = _batched_dilation(int8_tflite(build, [shape], f"space_dilated_{case}"), pads, crops)
     assert op_names(model)[0] == "SPACE_TO_BATCH_ND" and op_names(model)[2] == "BATCH_TO_SPACE_ND"

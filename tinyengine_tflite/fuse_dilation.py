@@ -5,9 +5,9 @@ Y * b + dy of the batched convolution's output, before the crop, sums padded row
 a dilated convolution over the padded input, and the crop shifts where it starts. SPACE_TO_BATCH_ND pads with
 its output zero point, which is the convolution kernels' padding when the three tensors share a quantization
 (required here), so the result is unchanged to the bit: equal to LiteRT's reference kernels running the three
-operators. TFLite Micro computes something else for this pattern (not identified), so for reference="tflm"
-nothing is fused and the padded SPACE_TO_BATCH_ND is refused. Anything else is left to the operators' own
-lowerings (ops/space.py)."""
+operators. TFLite Micro's int8 SPACE_TO_BATCH_ND pads with an unset value (0 or -16 from one run to the next
+on the same model and input), which nothing can reproduce, so for reference="tflm" nothing is fused and the
+padded SPACE_TO_BATCH_ND is refused. Anything else is left to the operators' own lowerings (ops/space.py)."""
 from __future__ import annotations
 
 import numpy as np
