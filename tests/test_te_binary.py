@@ -80,6 +80,23 @@ def test_binary_cases(reference, run):
                                                         f"{case[2][0]}")
 
 
+def test_prelu_references_differ():
+    """Every (input, alpha) pair once, at scales where LiteRT's float32 and TFLM's double multipliers differ."""
+    from tflite_micro.python.tflite_micro import runtime
+    alpha = np.arange(-128, 128, dtype=np.int8).reshape(1, 1, 256)
+    x = np.repeat(alpha.reshape(1, 256, 1), 256, axis=2)
+    tensors = [T((1, 256, 256), "INT8", 0.007843127474188805, 100),
+               T((1, 1, 256), "INT8", 0.16798481345176697, 0, alpha), T((1, 256, 256), "INT8", 0.1467217206954956, 0)]
+    model = graph_model(tensors, [Op("PRELU", [0, 1], [2])], [0], [2])
+    tflm = runtime.Interpreter.from_bytes(model, arena_size=1 << 18)
+    tflm.set_input(x, 0)
+    tflm.invoke()
+    refs = {"litert": run_litert(model, [x])[0], "tflm": tflm.get_output(0)}
+    assert not np.array_equal(refs["litert"], refs["tflm"])
+    for reference, ref in refs.items():
+        np.testing.assert_array_equal(run_tinyengine(model, [x], reference)[0], ref, err_msg=reference)
+
+
 def test_converter_binary_ops():
     def build(x, y):
         a = L.Conv2D(4, 3, padding="same")(x)

@@ -30,6 +30,9 @@ CASES = [
     ("LEAKY_RELU", (0.05, -3), (0.04, 10), {"alpha": 0.1}),
     ("LEAKY_RELU", (0.1, 20), (0.1, 20), {"alpha": 0.3}),
     ("LEAKY_RELU", (0.0123, -128), (0.5, 127), {"alpha": 2.5}),    # alpha > 1, saturating
+    # The references form these multipliers differently (LiteRT in float32, TFLM in double): one output differs.
+    ("RELU", (0.002202864270657301, 17), (0.0016854129498824477, -8), {}),
+    ("LEAKY_RELU", (0.26426851749420166, 20), (0.01601109467446804, -9), {"alpha": 0.04878101497888565}),
     ("HARD_SWISH", (0.05, 3), (0.04, -10), {}),
     ("HARD_SWISH", (0.02, -7), (0.021, -100), {}),
     ("HARD_SWISH", (0.2, 0), (0.9, -128), {}),
@@ -104,3 +107,12 @@ def test_converter_activations():
     names = set(op_names(model))
     assert {"LEAKY_RELU", "HARD_SWISH", "TANH"} <= names, names   # (the converter leaves ELU float)
     assert_bit_exact(model)
+
+
+@pytest.mark.parametrize("op,in_q,out_q,options", [c for c in CASES if c[0] in ("RELU", "LEAKY_RELU")][-2:])
+def test_references_differ(op, in_q, out_q, options):
+    """The pinned cases above do tell the references apart: the two conversions' tables differ."""
+    model = unary_model(op, (1, 4), in_q, out_q, options)
+    tables = [tinyengine_tflite.Interpreter(model_content=model, reference=r)._model.layers[0].consts[0].data
+              for r in ("litert", "tflm")]
+    assert not np.array_equal(*tables)

@@ -8,7 +8,7 @@ every input value, the integer arithmetic of the chosen reference kernel (ctx.re
   TFLM's RELU6 does not requantize: it clamps the raw input to [input zero point, quantized 6] (it assumes
   the input and output quantization are equal, as the converter makes them).
 - LEAKY_RELU: reference_ops::QuantizeLeakyRelu: two multipliers (identity and alpha), chosen by the sign of
-  the input minus its zero point.
+  the input minus its zero point; LiteRT forms them in float32, TFLM in double.
 - HARD_SWISH: reference_ops::HardSwish, int16 fixed point (both references run it).
 - TANH: LiteRT's reference resolver fills a table in float32 (tanh of the dequantized input, rounded);
   TFLM runs reference_integer_ops::Tanh, gemmlowp's fixed-point tanh on a Q4.27 input.
@@ -87,9 +87,13 @@ def relu_table(name, reference, in_scale, in_zp, out_scale, out_zp) -> np.ndarra
 
 
 # --- LEAKY_RELU ------------------------------------------------------------------------------------------
-def leaky_relu_table(alpha, in_scale, in_zp, out_scale, out_zp) -> np.ndarray:
-    identity = quantize_multiplier(float(F32(in_scale) / F32(out_scale)))
-    negative = quantize_multiplier(float(F32(in_scale) * F32(alpha) / F32(out_scale)))
+def leaky_relu_table(alpha, reference, in_scale, in_zp, out_scale, out_zp) -> np.ndarray:
+    if reference == "tflm":
+        identity = quantize_multiplier(float(F32(in_scale)) / float(F32(out_scale)))
+        negative = quantize_multiplier(float(F32(in_scale)) * float(F32(alpha)) / float(F32(out_scale)))
+    else:
+        identity = quantize_multiplier(float(F32(in_scale) / F32(out_scale)))
+        negative = quantize_multiplier(float(F32(in_scale) * F32(alpha) / F32(out_scale)))
     return _table(lambda v: out_zp + mbqm(v - in_zp, *(identity if v >= in_zp else negative)))
 
 
@@ -236,7 +240,7 @@ def lower_relu(ctx, op):
 @lowering("LEAKY_RELU")
 def lower_leaky_relu(ctx, op):
     in_t, out_t, *q = _unary_io(ctx, op)
-    _lut_layer(ctx, op, in_t, out_t, leaky_relu_table(float(op.options.get("alpha", 0.2)), *q))
+    _lut_layer(ctx, op, in_t, out_t, leaky_relu_table(float(op.options.get("alpha", 0.2)), ctx.reference, *q))
 
 
 @lowering("HARD_SWISH")
