@@ -224,6 +224,13 @@ def rsqrt_table(in_scale, in_zp, out_scale, out_zp) -> np.ndarray:
 
 
 # --- lowerings -------------------------------------------------------------------------------------------
+def require_output_quantization(ctx, op, out_scale, out_zp, scale: float, zero_point: int, scale_text: str):
+    """The fixed output quantization a TFLite kernel requires (compared as float32), or an error naming it."""
+    if F32(out_scale) != F32(scale) or out_zp != zero_point:
+        raise ctx.error(op, f"output quantization (scale {out_scale:g}, zero point {out_zp}) must be {scale_text} "
+                            f"and {zero_point}", unsupported=True)
+
+
 def _lut_layer(ctx, op, in_t, out_t, table: np.ndarray) -> None:
     layer = ctx.add(Layer(op.name, op.index, "te_lut_s8", "te_lut_params", dict(size=int(ctx.tensor(in_t).nbytes)),
                           [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)], [Const.of("lut", table, "int8")],
@@ -257,9 +264,7 @@ def lower_hard_swish(ctx, op):
 def lower_tanh(ctx, op):
     in_t, out_t, in_scale, in_zp, out_scale, out_zp = _unary_io(ctx, op)
     if ctx.reference == "tflm":
-        if F32(out_scale) != F32(1.0 / 128) or out_zp != 0:
-            raise ctx.error(op, f"output quantization (scale {out_scale:g}, zero point {out_zp}) must be 1/128 and 0",
-                            unsupported=True)
+        require_output_quantization(ctx, op, out_scale, out_zp, 1.0 / 128, 0, "1/128")
         try:
             table = tflm_tanh_table(in_scale, in_zp)
         except ValueError as e:

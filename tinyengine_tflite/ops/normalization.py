@@ -15,6 +15,7 @@ from ..layers import InPlace, Layer
 from ..lower import lowering
 from ..quant import quantize_multiplier
 from .activation import _unary_io, softmax_params
+from .lut import require_output_quantization
 
 # The row's sum of squares (at most 255^2 per value) must fit the reference's int32 accumulator.
 MAX_L2NORM_DEPTH = (2 ** 31 - 1) // (255 * 255)
@@ -34,9 +35,7 @@ def _rows(ctx, op, in_t, max_depth: int, why: str) -> tuple[int, int]:
 @lowering("L2_NORMALIZATION")
 def lower_l2_normalization(ctx, op):
     in_t, out_t, _, in_zp, out_scale, out_zp = _unary_io(ctx, op)
-    if np.float32(out_scale) != np.float32(1.0 / 128) or out_zp != 0:
-        raise ctx.error(op, f"output quantization (scale {out_scale:g}, zero point {out_zp}) must be 1/128 and 0",
-                        unsupported=True)
+    require_output_quantization(ctx, op, out_scale, out_zp, 1.0 / 128, 0, "1/128")
     if op.options.get("fused_activation_function", 0) != 0:
         raise ctx.error(op, "a fused activation is not supported (TFLite's int8 kernel has none)", unsupported=True)
     outer, depth = _rows(ctx, op, in_t, MAX_L2NORM_DEPTH, "the sum of squares would overflow TFLite's int32 "
@@ -54,9 +53,7 @@ MAX_LOG_SOFTMAX_DEPTH = 4095
 @lowering("LOG_SOFTMAX")
 def lower_log_softmax(ctx, op):
     in_t, out_t, in_scale, _, out_scale, out_zp = _unary_io(ctx, op)
-    if np.float32(out_scale) != np.float32(16.0 / 256) or out_zp != 127:
-        raise ctx.error(op, f"output quantization (scale {out_scale:g}, zero point {out_zp}) must be 16/256 and 127",
-                        unsupported=True)
+    require_output_quantization(ctx, op, out_scale, out_zp, 16.0 / 256, 127, "16/256")
     outer, depth = _rows(ctx, op, in_t, MAX_LOG_SOFTMAX_DEPTH, "the sum of exps would overflow TFLite's Q12.19 "
                                                                "accumulator")
     mult, shift, diff_min = softmax_params(1.0, in_scale)
