@@ -28,7 +28,7 @@ class ConversionReport:
     flash_bytes: int         # weights, biases and requantization constants
     weight_bytes: int
     layers: list[LayerReport]
-    lower_bound_bytes: int   # most bytes that must be live at once in this execution order
+    lower_bound_bytes: int   # most bytes that must be live at once in this execution order (with the state)
     plan_strategy: str
     code_bytes: int | None = None          # measured by a build, when one was made
     files: list[str] = field(default_factory=list)
@@ -64,6 +64,8 @@ def make_report(model: LoweredModel, sched: Schedule) -> ConversionReport:
                                   [model.buffers[b].shape for b in layer.outputs], layer.macs,
                                   sched.live[i], scratch, i in sched.inplace))
     flash = model.const_bytes
-    weights = sum(c.nbytes for layer in model.layers for c in layer.consts if c.name in ("filter", "weights"))
+    weights = sum(c.nbytes for layer in model.layers for c in layer.consts
+                  if c.name in ("filter", "weights", "weights_feature", "weights_time"))
     return ConversionReport(model.name, sched.arena_bytes + model.state_bytes, sched.arena_bytes, flash, weights,
-                            layers, max(sched.live, default=0), sched.plan.strategy, state_bytes=model.state_bytes)
+                            layers, max(sched.live, default=0) + model.state_bytes, sched.plan.strategy,
+                            state_bytes=model.state_bytes)
