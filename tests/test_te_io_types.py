@@ -3,14 +3,13 @@ QUANTIZE inside a graph, against LiteRT's reference kernels and TFLite Micro; th
 such inputs and outputs equal tf.lite.Interpreter's."""
 import numpy as np
 import pytest
+from ai_edge_litert.interpreter import OpResolverType
 from modelgen import _cached_int8
 from opgraph import Op, T, graph_model
 from reference import run_litert, run_tflm
 
 import tinyengine_tflite
 from tinyengine_tflite.compiler import compile_model
-
-INFO = {"UINT8": np.iinfo(np.uint8), "INT16": np.iinfo(np.int16), "INT8": np.iinfo(np.int8)}
 
 
 def _inputs(details, seed):
@@ -64,7 +63,7 @@ def test_int16_edges(in_q, mid_q, out_q):
     _check(_edge_model("INT16", in_q, mid_q, out_q))
 
 
-def _uint8_conv():
+def _uint8_conv(float_output: bool = False):
     def converter(keras, tf):
         x = keras.Input(shape=(9, 11, 3), batch_size=1)
         y = keras.layers.Conv2D(5, 3, strides=2, padding="same", activation="relu")(x)
@@ -76,10 +75,30 @@ def _uint8_conv():
                 yield [rng.uniform(0, 1, (1, 9, 11, 3)).astype(np.float32)]
         conv = tf.lite.TFLiteConverter.from_keras_model(model)
         conv.inference_input_type = tf.uint8
-        conv.inference_output_type = tf.uint8
+        conv.inference_output_type = tf.float32 if float_output else tf.uint8
         return conv, representative
-    # float_io=True: the helper then keeps the uint8 edge types set above.
-    return _cached_int8(("uint8_conv", 1), converter, "uint8_conv", True, 0)
+    # float_io=True: the helper then keeps the edge types set above.
+    name = "uint8_in_float_out" if float_output else "uint8_conv"
+    return _cached_int8((name, 1), converter, name, True, 0)
+
+
+def test_converter_uint8_input_float_output():
+    """STMicroelectronics' model zoo's edges: uint8 -> QUANTIZE -> int8 ... -> DEQUANTIZE -> float32."""
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+    model = _uint8_conv(float_output=True)
+    ours = tinyengine_tflite.Interpreter(model_content=model)
+    ours.allocate_tensors()
+    ref = LiteRT(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    ref.allocate_tensors()
+    assert ours.get_output_details()[0]["dtype"] is np.float32
+    for seed in range(3):
+        x = np.random.default_rng(seed).integers(0, 256, (1, 9, 11, 3)).astype(np.uint8)
+        for it in (ours, ref):
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+        a, b = (it.get_tensor(it.get_output_details()[0]["index"]) for it in (ours, ref))
+        np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+        np.testing.assert_array_equal(a, run_tflm(model, [x])[0])
 
 
 def test_converter_uint8_model_and_details():
