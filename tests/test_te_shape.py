@@ -43,6 +43,7 @@ CASES = {
     "concat_channels": ([(4, 5, 3), (4, 5, 6)], lambda a, b: L.Concatenate()([L.Conv2D(4, 1)(a), b]),
                         "CONCATENATION"),
     "concat_axis1_three": ([(2, 5, 3), (3, 5, 3)], lambda a, b: L.Concatenate(axis=1)([b, a, b]), "CONCATENATION"),
+    "concat_axis_neg2_3d": ([(3, 4), (5, 4)], lambda a, b: tf.concat([L.Dense(4)(a), b], axis=-2), "CONCATENATION"),
     "concat_const": ([(4, 5, 3)], lambda a: tf.concat([a, tf.ones((1, 4, 2, 3)) * 0.3], axis=2), "CONCATENATION"),
     "pack_axis2": ([(4, 5), (4, 5)], lambda a, b: tf.stack([a, b], axis=2), "PACK"),
     "pack_axis1_three": ([(7,), (7,)], lambda a, b: tf.stack([a, b, a], axis=1), "PACK"),
