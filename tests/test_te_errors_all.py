@@ -52,3 +52,18 @@ def test_a_lone_problem_keeps_its_error():
     model = graph_model([T(SHAPE, "FLOAT32"), T(SHAPE, "FLOAT32")], [Op("TANH", [0], [1])], [0], [1])
     with pytest.raises(ConversionError, match=r"operator 0 \(TANH\): tensor 't0' is float32; .*full-integer"):
         tinyengine_tflite.Interpreter(model_content=model)
+
+
+def test_every_unsupported_operator_variant_at_once():
+    """Operators the engine has, in variants it does not (the lowering refuses them): all listed in one error,
+    the operators after a refused one still checked."""
+    ops = [Op("TANH", [0], [1]), Op("RELU", [1], [2]), Op("LOG_SOFTMAX", [2], [3]), Op("SOFTMAX", [3], [4])]
+    tensors = [_q(), T(SHAPE, "INT8", 0.01, 0), _q(), T(SHAPE, "INT8", 0.0625, 0), T(SHAPE, "INT8", 0.1, 3)]
+    model = graph_model(tensors, ops, [0], [4])
+    with pytest.raises(UnsupportedOperatorError) as info:
+        tinyengine_tflite.Interpreter(model_content=model, reference="tflm")
+    message = str(info.value)
+    assert [(e.op_name, e.op_index) for e in info.value.errors] == [("TANH", 0), ("LOG_SOFTMAX", 2), ("SOFTMAX", 3)]
+    for part in ("3 operators cannot be converted", "operator 0 (TANH): output quantization", "1/128",
+                 "operator 2 (LOG_SOFTMAX)", "16/256", "operator 3 (SOFTMAX)", "1/256"):
+        assert part in message, (part, message)

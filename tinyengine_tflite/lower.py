@@ -115,16 +115,36 @@ def lower_graph(graph: Graph, model_name: str, reference: str = "litert") -> Low
                 raise ConversionError(f"input tensor {i} ({t.name!r}) is {t.dtype}; inputs must be int8, "
                                       f"{', '.join(EDGE_DTYPES)} or float32", model=model_name)
             ctx.add_input(i, ctx.new_buffer(i, dtype=t.dtype), t)
+    unsupported: list[UnsupportedOperatorError] = []
     for op in graph.operators:
         fn = LOWERINGS.get(op.name)
-        if fn is None:
-            raise ctx.error(op, f"{op.name} is not supported by tinyengine_tflite", unsupported=True)
         try:
+            if fn is None:
+                raise ctx.error(op, f"{op.name} is not supported by tinyengine_tflite", unsupported=True)
             fn(ctx, op)
         except ConversionError as e:       # a helper's error (e.g. quant.py's) gets the model and the operator
-            if e.op_name is not None and e.model:
-                raise
-            raise e.located(model_name, op.name, op.index) from None
+            err = e if e.op_name is not None and e.model else e.located(model_name, op.name, op.index)
+            if not isinstance(err, UnsupportedOperatorError):
+                if unsupported:            # perhaps a consequence of an operator already refused
+                    break
+                raise err from None
+            # Every unsupported operator variant is reported at once: the rest of the graph goes on lowering
+            # over stand-in outputs.
+            unsupported.append(err)
+            for t in op.outputs:
+                if t >= 0 and t not in ctx.tensor_buffer:
+                    ctx.new_buffer(t)
+        except Exception:
+            if unsupported:                # the stand-ins may mislead a later lowering: report what is known
+                break
+            raise
+    if len(unsupported) == 1:
+        raise unsupported[0]
+    if unsupported:
+        err = UnsupportedOperatorError(f"{len(unsupported)} operators cannot be converted: " + "; ".join(
+            str(e).removeprefix(f"model {model_name!r}, ") for e in unsupported), model=model_name)
+        err.errors = unsupported
+        raise err
     # Inputs are declared in the graph's order, whichever operator created their buffer.
     order = {t: k for k, t in enumerate(graph.inputs)}
     ctx.inputs.sort(key=lambda s: order[s.tensor_index])
