@@ -22,8 +22,8 @@ typedef struct {
 TE_ALWAYS_INLINE void te_mac_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t depth,
                                  te_acc2x2 *acc) {
     int32_t a00 = acc->a00, a01 = acc->a01, a10 = acc->a10, a11 = acc->a11;
-    for (int32_t blocks = depth >> 2; blocks > 0; --blocks) {
 #if TE_DSP
+    for (int32_t blocks = depth >> 2; blocks > 0; --blocks) {
         const uint32_t xa = te_load_u32(x0), xb = te_load_u32(x1);
         const uint32_t xa0 = te_sxtb16(xa), xa1 = te_sxtb16_hi(xa);
         const uint32_t xb0 = te_sxtb16(xb), xb1 = te_sxtb16_hi(xb);
@@ -36,19 +36,21 @@ TE_ALWAYS_INLINE void te_mac_2x2(const int8_t *x0, const int8_t *x1, const int8_
         w1 = te_sxtb16_hi(wv);
         a01 = te_smlad(xa1, w1, te_smlad(xa0, w0, a01));
         a11 = te_smlad(xb1, w1, te_smlad(xb0, w0, a11));
-#else
-        for (int32_t k = 0; k < 4; ++k) {
-            const int32_t p = x0[k], q = x1[k], f = w[k], g = w[4 + k];
-            a00 += p * f;
-            a01 += p * g;
-            a10 += q * f;
-            a11 += q * g;
-        }
-#endif
         x0 += 4;
         x1 += 4;
         w += 8;
     }
+#else
+    for (int32_t blocks = depth >> 2; blocks > 0; --blocks, x0 += 4, x1 += 4, w += 8) {
+        const int32_t p0 = x0[0], p1 = x0[1], p2 = x0[2], p3 = x0[3];
+        const int32_t q0 = x1[0], q1 = x1[1], q2 = x1[2], q3 = x1[3];
+        const int32_t f0 = w[0], f1 = w[1], f2 = w[2], f3 = w[3], g0 = w[4], g1 = w[5], g2 = w[6], g3 = w[7];
+        a00 += p0 * f0 + p1 * f1 + p2 * f2 + p3 * f3;
+        a01 += p0 * g0 + p1 * g1 + p2 * g2 + p3 * g3;
+        a10 += q0 * f0 + q1 * f1 + q2 * f2 + q3 * f3;
+        a11 += q0 * g0 + q1 * g1 + q2 * g2 + q3 * g3;
+    }
+#endif
     for (int32_t k = 0; k < (depth & 3); ++k) {
         const int32_t p = x0[k], q = x1[k], f = w[k], g = w[4 + k];
         a00 += p * f;
