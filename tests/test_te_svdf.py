@@ -15,27 +15,37 @@ def svdf_model(batches, input_size, filters, memory, rank, seed=0, bias=True, in
                activation=RELU) -> bytes:
     """One SVDF with random weights at realistic scales (int16 state of range +-8, time weights of range +-0.25,
     as a KWS model's) and the state as a variable tensor; bias scale state scale * weights_time scale."""
+    return svdf_stack(batches, input_size, [(filters, memory, rank)], seed, bias, in_q, out_q, activation)
+
+
+def svdf_stack(batches, input_size, layers, seed=0, bias=True, in_q=(0.05, 3), out_q=(0.1, -4),
+               activation=RELU) -> bytes:
+    """SVDFs one after the other, layers: (filters, memory, rank) each (svdf_model's weights and scales)."""
     rng = np.random.default_rng(seed)
     s_wf, s_wt, s_state = 0.004, 2.0 ** -17, 2.0 ** -12
-    units = filters // rank
-    tensors = [T((batches, input_size), "INT8", *in_q),
-               T((filters, input_size), "INT8", s_wf, 0, rng.integers(-127, 128, (filters, input_size))),
-               T((filters, memory), "INT16", s_wt, 0, rng.integers(-32767, 32768, (filters, memory))),
-               T((units,), "INT32", float(np.float32(s_state) * np.float32(s_wt)), 0,
-                 rng.integers(-2 ** 28, 2 ** 28, units)),
-               T((batches, memory * filters), "INT16", s_state, 0),
-               T((batches, units), "INT8", *out_q)]
-    model = graph_model(tensors, [Op("SVDF", [0, 1, 2, 3 if bias else -1, 4], [5])], [0], [5])
+    tensors, ops, states = [T((batches, input_size), "INT8", *in_q)], [], []
+    for filters, memory, rank in layers:
+        units, x, n = filters // rank, len(tensors) - 1, len(tensors)
+        tensors += [T((filters, input_size), "INT8", s_wf, 0, rng.integers(-127, 128, (filters, input_size))),
+                    T((filters, memory), "INT16", s_wt, 0, rng.integers(-32767, 32768, (filters, memory))),
+                    T((units,), "INT32", float(np.float32(s_state) * np.float32(s_wt)), 0,
+                      rng.integers(-2 ** 28, 2 ** 28, units)),
+                    T((batches, memory * filters), "INT16", s_state, 0),
+                    T((batches, units), "INT8", *out_q)]
+        ops.append(Op("SVDF", [x, n, n + 1, n + 2 if bias else -1, n + 3], [n + 4]))
+        states.append(n + 3)
+        input_size = units
+    model = graph_model(tensors, ops, [0], [len(tensors) - 1])
 
     def edit(m):
         sg = m.subgraphs[0]
-        sg.tensors[4].isVariable = True
         m.operatorCodes[0].version = 3          # the int8 SVDF's version (LiteRT registers it under 3)
-        o = sg.operators[0]
-        o.builtinOptionsType = fb.BuiltinOptions.SVDFOptions
-        o.builtinOptions = fb.SVDFOptionsT()
-        o.builtinOptions.rank = rank
-        o.builtinOptions.fusedActivationFunction = activation
+        for o, (_, _, rank), t in zip(sg.operators, layers, states):
+            sg.tensors[t].isVariable = True
+            o.builtinOptionsType = fb.BuiltinOptions.SVDFOptions
+            o.builtinOptions = fb.SVDFOptionsT()
+            o.builtinOptions.rank = rank
+            o.builtinOptions.fusedActivationFunction = activation
     return patch_model(model, edit)
 
 
@@ -155,3 +165,25 @@ def test_variable_tensor_elsewhere_refused():
     model = patch_model(svdf_model(1, 6, 6, 3, 2), lambda m: setattr(m.subgraphs[0].tensors[0], "isVariable", True))
     with pytest.raises(tinyengine_tflite.ConversionError, match=r"tensor 0 .*is_variable"):
         tinyengine_tflite.Interpreter(model_content=model)
+
+
+def test_stacked_svdf_keeps_one_state_each():
+    """Three SVDFs in a row (a KWS model's shape): three states, each its own static array, all carried and all
+    reset; every invoke equals LiteRT's and TFLM's. The activations between them are planned in the arena."""
+    from tflite_micro.python.tflite_micro import runtime
+    layers = [(24, 6, 2), (16, 4, 1), (9, 3, 3)]
+    model = svdf_stack(1, 20, layers, seed=9, out_q=(0.01, 0))
+    ours, ref = tinyengine_tflite.Interpreter(model_content=model), _litert(model)
+    ours_m = tinyengine_tflite.Interpreter(model_content=model, reference="tflm")
+    ours.allocate_tensors()
+    ours_m.allocate_tensors()
+    tflm = runtime.Interpreter.from_bytes(model)
+    assert [len(layer.states) for layer in ours._model.layers] == [1, 1, 1]
+    assert ours._model.state_bytes == 2 * (24 * 6 + 16 * 4 + 9 * 3)
+    for k, x in enumerate(steps((1, 20), 9, seed=4)):
+        if k == 6:
+            for it in (ours, ours_m, ref):
+                it.reset_all_variables()
+            tflm.reset()
+        np.testing.assert_array_equal(_run(ours, x), _run(ref, x), err_msg=f"litert, invoke {k}")
+        np.testing.assert_array_equal(_run(ours_m, x), _run_tflm(tflm, x), err_msg=f"tflm, invoke {k}")
