@@ -1,5 +1,7 @@
 """SVDF (int8 input and weights_feature, int16 weights_time and state): bit-exact with LiteRT's reference kernel
 and, in reference="tflm" mode, TFLite Micro, over consecutive invokes (the state carries) and after a reset."""
+import copy
+
 import numpy as np
 import pytest
 from modelgen import patch_model
@@ -160,10 +162,24 @@ def test_svdf_refusals(edit, message):
         tinyengine_tflite.Interpreter(model_content=model)
 
 
-def test_variable_tensor_elsewhere_refused():
-    """A variable tensor that is not an SVDF state (here SVDF's input) is still refused, by name."""
-    model = patch_model(svdf_model(1, 6, 6, 3, 2), lambda m: setattr(m.subgraphs[0].tensors[0], "isVariable", True))
-    with pytest.raises(tinyengine_tflite.ConversionError, match=r"tensor 0 .*is_variable"):
+def _shared_state(m):
+    """A second SVDF reading the first one's state."""
+    sg = m.subgraphs[0]
+    o = copy.deepcopy(sg.operators[0])
+    o.outputs = [len(sg.tensors)]
+    sg.tensors.append(copy.deepcopy(sg.tensors[5]))
+    sg.operators.append(o)
+
+
+@pytest.mark.parametrize("tensor,edit", [
+    (0, lambda m: setattr(m.subgraphs[0].tensors[0], "isVariable", True)),     # SVDF's input
+    (2, lambda m: setattr(m.subgraphs[0].tensors[2], "isVariable", True)),     # a constant (weights_time)
+    (4, _shared_state),                                                         # one state read by two SVDFs
+])
+def test_variable_tensor_elsewhere_refused(tensor, edit):
+    """A variable tensor that is not the state input of exactly one SVDF is still refused, by index."""
+    model = patch_model(svdf_model(1, 6, 6, 3, 2), edit)
+    with pytest.raises(tinyengine_tflite.ConversionError, match=rf"tensor {tensor} .*is_variable"):
         tinyengine_tflite.Interpreter(model_content=model)
 
 
