@@ -13,7 +13,9 @@ from tinyengine_tflite.schema import fb
 OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions", "MAXIMUM": "MaximumMinimumOptions",
            "MINIMUM": "MaximumMinimumOptions", "SQUARED_DIFFERENCE": "SquaredDifferenceOptions",
            "LEAKY_RELU": "LeakyReluOptions", "HARD_SWISH": "HardSwishOptions", "QUANTIZE": "QuantizeOptions",
-           "L2_NORMALIZATION": "L2NormOptions", "LOG_SOFTMAX": "LogSoftmaxOptions"}
+           "L2_NORMALIZATION": "L2NormOptions", "LOG_SOFTMAX": "LogSoftmaxOptions", "SHAPE": "ShapeOptions",
+           "GATHER": "GatherOptions", "PACK": "PackOptions", "CAST": "CastOptions", "FILL": "FillOptions",
+           "SLICE": "SliceOptions"}
 
 
 @dataclass
@@ -37,7 +39,8 @@ class Op:
 # Operator versions the int8 kernels are registered under where version 1 is not (LiteRT).
 VERSIONS = {}
 
-_NP = {"INT8": np.int8, "UINT8": np.uint8, "INT16": np.int16, "INT32": np.int32, "FLOAT32": np.float32}
+_NP = {"INT8": np.int8, "UINT8": np.uint8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
+       "FLOAT32": np.float32}
 
 
 def graph_model(tensors: list[T], ops: list[Op], inputs: list[int], outputs: list[int]) -> bytes:

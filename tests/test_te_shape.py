@@ -201,3 +201,29 @@ def test_cast_of_an_activation_is_refused():
               [0], [1])
     with pytest.raises(tinyengine_tflite.UnsupportedOperatorError, match="CAST of an activation"):
         lower_graph(g, "t")
+
+
+def test_computed_int32_chain_reaches_the_folding():
+    """A Keras-LSTM-like constant chain over computed int32 tensors, SHAPE -> GATHER / SLICE -> PACK -> CAST ->
+    FILL, feeding an int8 ADD: the reader lets the int32 tensors through, the chain folds, and the model is
+    bit-exact with LiteRT (TFLite Micro's GATHER refuses int32 data, so it cannot run this model)."""
+    from opgraph import Op, T, graph_model
+    from tinyengine_tflite.schema import fb
+    i32 = [T((), "INT32", data=np.array(k, np.int32)) for k in (0, 1)]
+    tensors = [T((1, 4, 6), "INT8", 0.05, 3),                                       # 0 x
+               T((3,), "INT32"),                                                    # 1 SHAPE(x)
+               i32[0], T((), "INT32"),                                              # 2, 3 GATHER(1, 0)
+               T((1,), "INT32", data=np.array([1], np.int32)), T((1,), "INT32", data=np.array([2], np.int32)),
+               T((2,), "INT32"),                                                    # 6 SLICE(1, [1], [2])
+               T((), "INT32"), i32[1], T((), "INT32"),                              # 7, 9 GATHER(6, 0 / 1)
+               T((3,), "INT32"), T((3,), "INT64"),                                  # 10 PACK, 11 CAST
+               T((), "INT8", 0.07, -4, np.array(-20, np.int8)), T((1, 4, 6), "INT8", 0.07, -4),  # 12, 13 FILL
+               T((1, 4, 6), "INT8", 0.1, -2)]                                       # 14 ADD
+    ops = [Op("SHAPE", [0], [1], {"outType": fb.TensorType.INT32}), Op("GATHER", [1, 2], [3]),
+           Op("SLICE", [1, 4, 5], [6]), Op("GATHER", [6, 2], [7]), Op("GATHER", [6, 8], [9]),
+           Op("PACK", [3, 7, 9], [10], {"valuesCount": 3, "axis": 0}),
+           Op("CAST", [10], [11], {"inDataType": fb.TensorType.INT32, "outDataType": fb.TensorType.INT64}),
+           Op("FILL", [11, 12], [13]), Op("ADD", [0, 13], [14])]
+    model = graph_model(tensors, ops, [0], [14])
+    assert layer_ops(model) == ["ADD"]
+    assert_bit_exact(model, tflm=False)

@@ -203,10 +203,11 @@ def _refuse(model_name, unsupported_ops, tensor_errors, supported_ops):
 
 # Operators whose activations may be float: the float edges of an int8 model.
 _FLOAT_OK = {"QUANTIZE", "DEQUANTIZE"}
-# Shape arithmetic, folded at compile time: its non-constant tensors may also be int32 / int64 (SHAPE's
-# input may be any tensor: only its static shape is read). A float tensor is still refused.
+# Shape arithmetic and constant-only subgraphs, folded at compile time (ops/fold.py): their non-constant tensors
+# may also be int32 / int64 (SHAPE's input may be any tensor: only its static shape is read), so a chain such as
+# SHAPE -> GATHER / PACK -> FILL reaches the folding. A float tensor is still refused.
 _SHAPE_ARITH = {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONCATENATION",
-                "TRANSPOSE"}
+                "TRANSPOSE", "FILL", "ZEROS_LIKE", "ONES_LIKE", "CAST", "GATHER", "SLICE"}
 _SHAPE_DTYPES = {"int32", "int64"}
 
 
