@@ -134,3 +134,72 @@ def test_unsupported_quantize_pair():
     model = graph_model([T(shape, "INT8", 0.1, 0), T(shape, "INT32", 0.1, 0)], [Op("QUANTIZE", [0], [1])], [0], [1])
     with pytest.raises(tinyengine_tflite.errors.ConversionError, match="int8 -> int32"):
         tinyengine_tflite.Interpreter(model_content=model)
+
+
+# Reads float input 0, runs through the float helpers, writes float output 0; prints the API's view of the I/O.
+FLOAT_MAIN_C = r"""
+#include <stdio.h>
+#include "model.h"
+
+static float x[MODEL_INPUT0_SIZE], y[MODEL_OUTPUT0_SIZE];
+
+int main(int argc, char **argv) {
+    FILE *f;
+    size_t n_in = (size_t)MODEL_INPUT0_SIZE, n_out = (size_t)MODEL_OUTPUT0_SIZE;
+    if (model_input_type[0] == MODEL_TYPE_INT16) n_in /= 2;
+    if (model_output_type[0] == MODEL_TYPE_INT16) n_out /= 2;
+    if (argc != 3 || (f = fopen(argv[1], "rb")) == NULL || fread(x, sizeof(float), n_in, f) != n_in) return 2;
+    fclose(f);
+    printf("types %d %d same %d\n", (int)model_input_type[0], (int)model_output_type[0],
+           model_input_data(0) == (void *)model_input(0) && model_output_data(0) == (void *)model_output(0));
+    printf("set %d ", model_set_input_float(0, x));
+    printf("bad %d\n", model_set_input_float(MODEL_NUM_INPUTS, x));
+    printf("invoke %d ", model_invoke());
+    printf("get %d\n", model_get_output_float(0, y));
+    if ((f = fopen(argv[2], "wb")) == NULL || fwrite(y, sizeof(float), n_out, f) != n_out) return 2;
+    fclose(f);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("edge,in_q,mid_q,out_q,code", [
+    ("UINT8", (0.0173, 131), (0.021, -7), (0.0302, 97), 1),
+    ("INT16", (1 / 4096, 0), (0.02, -3), (1 / 8192, 0), 2),
+])
+def test_float_helpers_of_uint8_and_int16_io(tmp_path, edge, in_q, mid_q, out_q, code):
+    """A uint8- or int16-I/O model used through the generated float helpers (a host C program, strict C99)
+    equals tf.lite (BUILTIN_REF) running the same model between float QUANTIZE and DEQUANTIZE edges: the helpers
+    quantize and dequantize with the tensor's own type, and the type table names it."""
+    import subprocess
+    shape = (1, 5, 7, 3)
+    model = _edge_model(edge, in_q, mid_q, out_q, shape)
+    tensors = [T(shape, "FLOAT32"), T(shape, edge, *in_q), T(shape, "INT8", *mid_q),
+               T(shape, "INT8", mid_q[0] * 1.37, max(-128, mid_q[1] - 3)), T(shape, edge, *out_q),
+               T(shape, "FLOAT32")]
+    ops = [Op("QUANTIZE", [0], [1]), Op("QUANTIZE", [1], [2]), Op("QUANTIZE", [2], [3]), Op("QUANTIZE", [3], [4]),
+           Op("DEQUANTIZE", [4], [5])]
+    float_model = graph_model(tensors, ops, [0], [5])
+    out = tmp_path / "gen"
+    tinyengine_tflite.convert(model, out)
+    (tmp_path / "main.c").write_text(FLOAT_MAIN_C)
+    exe = tmp_path / "main"
+    r = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{out}",
+                        str(tmp_path / "main.c"), *map(str, sorted(out.glob("*.c"))), "-o", str(exe)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    span = np.iinfo(np.uint8 if edge == "UINT8" else np.int16)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        # beyond the range both ways, and exact halves of a step (rounded away from zero)
+        lo, hi = (span.min - in_q[1] - 20) * in_q[0], (span.max - in_q[1] + 20) * in_q[0]
+        x = rng.uniform(lo, hi, shape).astype(np.float32)
+        x.reshape(-1)[::4] = ((rng.integers(-300, 300, x.size)[::4] + 0.5) * in_q[0]).astype(np.float32)
+        x.tofile(tmp_path / "in.bin")
+        r = subprocess.run([str(exe), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")], capture_output=True,
+                           text=True)
+        assert r.returncode == 0 and r.stdout.split("\n")[:3] == [f"types {code} {code} same 1", "set 0 bad -1",
+                                                                    "invoke 0 get 0"], r.stdout + r.stderr
+        got = np.fromfile(tmp_path / "out.bin", np.float32)
+        want = run_litert(float_model, [x])[0].reshape(-1)
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"seed {seed}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .ir import DTYPE_BYTES
 from .layers import CTYPES, LoweredModel
 from .planner import ALIGNMENT
 from .schedule import Schedule
@@ -103,9 +104,10 @@ def _header(model: LoweredModel, sched: Schedule, prefix: str) -> str:
              f" * ({prefix}_weights.c).",
              " *",
              f" * Usage: write the input through {prefix}_input(i) (int8, already quantized with",
-             f" * {prefix}_input_scale/zero_point) or {prefix}_set_input_float(i, x); call {prefix}_invoke();",
-             f" * read {prefix}_output(i) (int8) or {prefix}_get_output_float(i, y). Functions return {P}_OK (0) or",
-             f" * a negative {prefix}_status code.",
+             f" * {prefix}_input_scale/zero_point; {prefix}_input_data(i) for an input of another",
+             f" * {prefix}_input_type) or {prefix}_set_input_float(i, x); call {prefix}_invoke(); read",
+             f" * {prefix}_output(i) / {prefix}_output_data(i) or {prefix}_get_output_float(i, y). Functions return",
+             f" * {P}_OK (0) or a negative {prefix}_status code.",
              " *",
              f" * Build options: macros defined when compiling {prefix}.c and {prefix}_weights.c (-D, or CMake's",
              " * target_compile_definitions):",
@@ -140,18 +142,26 @@ def _header(model: LoweredModel, sched: Schedule, prefix: str) -> str:
             f"/* Optional ({P}_USER_ARENA builds: required): arena NULL keeps the static arena; otherwise the",
             f" * {P}_USER_ARENA build runs in arena[0 .. bytes), which must stay valid while the model is used. */",
             f"int {prefix}_init(void *arena, size_t bytes);",
-            "/* int8 tensors of input / output i (NULL when i is out of range or there is no arena yet). */",
+            f"/* The type of an input's / output's values ({prefix}_input_type[i], {prefix}_output_type[i]). */",
+            "typedef enum {", f"    {P}_TYPE_INT8 = 0,", f"    {P}_TYPE_UINT8 = 1,", f"    {P}_TYPE_INT16 = 2,",
+            f"    {P}_TYPE_INT32 = 3,", f"    {P}_TYPE_INT64 = 4", f"}} {prefix}_type;", "",
+            f"/* The tensor of input / output i, holding {prefix}_input_type[i] / {prefix}_output_type[i] values",
+            " * (NULL when i is out of range or there is no arena yet). */",
+            f"void *{prefix}_input_data(int i);", f"void *{prefix}_output_data(int i);",
+            "/* The same tensors as int8_t *: for int8 ones (of another type: cast, or use the _data functions). */",
             f"int8_t *{prefix}_input(int i);", f"int8_t *{prefix}_output(int i);",
             f"/* Runs the network: {P}_OK, or {P}_ERR_NOT_INITIALIZED. */", f"int {prefix}_invoke(void);",
             "/* Zeroes the state of the stateful operators (SVDF), which each invoke reads and updates; it starts",
             f" * at zero. {P}_OK. */", f"int {prefix}_reset_state(void);",
-            "/* Quantize float input i into its tensor / dequantize output i, exactly as TFLite does.",
-            f" * {P}_OK, or {P}_ERR_BAD_INPUT when i is out of range (or there is no arena yet). */",
+            "/* Quantize float input i into its tensor (int8, uint8 or int16) / dequantize output i, exactly as",
+            f" * TFLite does. {P}_OK, or {P}_ERR_BAD_INPUT when i is out of range, there is no arena yet, or the",
+            " * tensor is int32 / int64 (not quantized). */",
             f"int {prefix}_set_input_float(int i, const float *x);",
             f"int {prefix}_get_output_float(int i, float *y);", "",
-            "/* Quantization and size of each input / output. */"]
+            "/* Type, quantization and size in bytes of each input / output. */"]
     for kind in ("input", "output"):
-        api += [f"extern const float {prefix}_{kind}_scale[];",
+        api += [f"extern const {prefix}_type {prefix}_{kind}_type[];",
+                f"extern const float {prefix}_{kind}_scale[];",
                 f"extern const int32_t {prefix}_{kind}_zero_point[];",
                 f"extern const int32_t {prefix}_{kind}_bytes[];"]
     return "\n".join(lines + _cplusplus(api + [""]) + ["", f"#endif /* {P}_H */", ""])
@@ -267,25 +277,53 @@ def _io_table(prefix, kind, specs, model, names) -> list[str]:
     scales = ", ".join(_c_number(np.float32(s.scale)) for s in specs) or "0.0f"
     zps = ", ".join(str(s.zero_point) for s in specs) or "0"
     sizes = ", ".join(str(model.buffers[s.buffer].nbytes) for s in specs) or "0"
+    types = ", ".join(_io_type(prefix, model, s) for s in specs) or f"{prefix.upper()}_TYPE_INT8"
     cases = [f"    case {i}: return {names[s.buffer]};" for i, s in enumerate(specs)]
-    return [f"const float {prefix}_{kind}_scale[{n}] = {{{scales}}};",
+    return [f"const {prefix}_type {prefix}_{kind}_type[{n}] = {{{types}}};",
+            f"const float {prefix}_{kind}_scale[{n}] = {{{scales}}};",
             f"const int32_t {prefix}_{kind}_zero_point[{n}] = {{{zps}}};",
             f"const int32_t {prefix}_{kind}_bytes[{n}] = {{{sizes}}};", "",
             f"int8_t *{prefix}_{kind}(int i) {{", *_no_arena_guard(prefix, "NULL"), "    switch (i) {", *cases,
-            "    default: return NULL;", "    }", "}", ""]
+            "    default: return NULL;", "    }", "}", "",
+            f"void *{prefix}_{kind}_data(int i) {{", f"    return {prefix}_{kind}(i);", "}", ""]
 
 
-def _float_io(prefix: str, direction: str) -> list[str]:
-    P = prefix.upper()
-    if direction == "input":
-        head, conv = f"int {prefix}_set_input_float(int i, const float *x) {{", "te_quantize_f32_s8(x, "
-        ptr, args = f"int8_t *q = {prefix}_input(i);", "q);"
+def _io_type(prefix: str, model: LoweredModel, spec) -> str:
+    """The {P}_TYPE_ constant of an input's / output's tensor (a float one is its int8 tensor)."""
+    return f"{prefix.upper()}_TYPE_{model.buffers[spec.buffer].dtype.upper()}"
+
+
+# The tensor types the float helpers (de)quantize: kernel suffix and C type.
+_FLOAT_IO = {"int8": ("s8", "int8_t"), "uint8": ("u8", "uint8_t"), "int16": ("s16", "int16_t")}
+
+
+def _float_io(prefix: str, direction: str, specs, model: LoweredModel) -> list[str]:
+    """{prefix}_set_input_float / _get_output_float: one conversion where every tensor of that direction has
+    one quantized type (an int8 model's case), else a switch on {prefix}_{direction}_type[i]."""
+    P, d = prefix.upper(), direction
+    if d == "input":
+        head, const = f"int {prefix}_set_input_float(int i, const float *x) {{", ""
     else:
-        head, conv = f"int {prefix}_get_output_float(int i, float *y) {{", "te_dequantize_s8_f32(q, "
-        ptr, args = f"const int8_t *q = {prefix}_output(i);", "y);"
-    return [head, f"    {ptr}", "    if (q == NULL) {", f"        return {P}_ERR_BAD_INPUT;", "    }",
-            f"    {conv}{prefix}_{direction}_bytes[i], {prefix}_{direction}_scale[i], "
-            f"{prefix}_{direction}_zero_point[i], {args}", f"    return {P}_OK;", "}", ""]
+        head, const = f"int {prefix}_get_output_float(int i, float *y) {{", "const "
+    dtypes = sorted({model.buffers[s.buffer].dtype for s in specs}, key=list(DTYPE_BYTES).index)
+    convert = {}
+    for t in dtypes:
+        if t in _FLOAT_IO:
+            sfx, ctype = _FLOAT_IO[t]
+            q = f"({const}{ctype} *)q"
+            count = f"{prefix}_{d}_bytes[i]" + (f" / (int32_t)sizeof({ctype})" if t == "int16" else "")
+            quant = f"{count}, {prefix}_{d}_scale[i], {prefix}_{d}_zero_point[i]"
+            convert[t] = (f"te_quantize_f32_{sfx}(x, {quant}, {q});" if d == "input" else
+                          f"te_dequantize_{sfx}_f32({q}, {quant}, y);")
+    body = [head, f"    {const}void *q = {prefix}_{d}_data(i);", "    if (q == NULL) {",
+            f"        return {P}_ERR_BAD_INPUT;", "    }"]
+    if len(dtypes) == 1 and convert:
+        body.append(f"    {convert[dtypes[0]]}")
+    else:
+        body += [f"    switch ({prefix}_{d}_type[i]) {{",
+                 *[f"    case {P}_TYPE_{t.upper()}: {line} break;" for t, line in convert.items()],
+                 f"    default: (void){'x' if d == 'input' else 'y'}; return {P}_ERR_BAD_INPUT;", "    }"]
+    return body + [f"    return {P}_OK;", "}", ""]
 
 
 def _init(sched: Schedule, prefix: str) -> list[str]:
@@ -358,7 +396,7 @@ def _source(model: LoweredModel, sched: Schedule, prefix: str) -> str:
     out += ["", *_init(sched, prefix), *_states(model, prefix)]
     out += _io_table(prefix, "input", model.inputs, model, names)
     out += _io_table(prefix, "output", model.outputs, model, names)
-    out += _float_io(prefix, "input") + _float_io(prefix, "output")
+    out += _float_io(prefix, "input", model.inputs, model) + _float_io(prefix, "output", model.outputs, model)
     out += [f"int {prefix}_invoke(void) {{", *_no_arena_guard(prefix, f"{P}_ERR_NOT_INITIALIZED"),
             *[_layer_call(model, sched, i, names, prefix) for i in range(len(model.layers))],
             f"    return {P}_OK;", "}", ""]

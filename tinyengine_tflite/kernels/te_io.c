@@ -58,25 +58,57 @@ static float te_roundf(float v) {
     return t;
 }
 
+/* AffineQuantize of one value, clamped to [lo, hi]. */
+static int32_t te_quantize_value(float v, float scale, int32_t zero_point, int32_t lo, int32_t hi) {
+    const float r = te_roundf(v / scale);
+    if (r != r) {
+        return zero_point;           /* NaN: undefined in TFLite; the zero point here */
+    }
+    if (r >= 2147483520.0f) {
+        return hi;                   /* saturate before the int conversion overflows */
+    }
+    if (r <= -2147483520.0f) {
+        return lo;
+    }
+    return te_clamp((int32_t)r + zero_point, lo, hi);
+}
+
+static float te_dequantize_value(int32_t q, float scale, int32_t zero_point) {
+    return (float)((double)scale * (double)(q - zero_point));
+}
+
 void te_quantize_f32_s8(const float *input, int32_t size, float scale, int32_t zero_point, int8_t *output) {
     for (int32_t i = 0; i < size; ++i) {
-        const float r = te_roundf(input[i] / scale);
-        int32_t q;
-        if (r != r) {
-            q = zero_point;              /* NaN: undefined in TFLite; the zero point here */
-        } else if (r >= 2147483520.0f) {
-            q = 127;                     /* saturate before the int conversion overflows */
-        } else if (r <= -2147483520.0f) {
-            q = -128;
-        } else {
-            q = te_clamp((int32_t)r + zero_point, -128, 127);
-        }
-        output[i] = (int8_t)q;
+        output[i] = (int8_t)te_quantize_value(input[i], scale, zero_point, -128, 127);
+    }
+}
+
+void te_quantize_f32_u8(const float *input, int32_t size, float scale, int32_t zero_point, uint8_t *output) {
+    for (int32_t i = 0; i < size; ++i) {
+        output[i] = (uint8_t)te_quantize_value(input[i], scale, zero_point, 0, 255);
+    }
+}
+
+void te_quantize_f32_s16(const float *input, int32_t size, float scale, int32_t zero_point, int16_t *output) {
+    for (int32_t i = 0; i < size; ++i) {
+        output[i] = (int16_t)te_quantize_value(input[i], scale, zero_point, -32768, 32767);
     }
 }
 
 void te_dequantize_s8_f32(const int8_t *input, int32_t size, float scale, int32_t zero_point, float *output) {
     for (int32_t i = 0; i < size; ++i) {
-        output[i] = (float)((double)scale * (double)((int32_t)input[i] - zero_point));
+        output[i] = te_dequantize_value(input[i], scale, zero_point);
+    }
+}
+
+void te_dequantize_u8_f32(const uint8_t *input, int32_t size, float scale, int32_t zero_point, float *output) {
+    for (int32_t i = 0; i < size; ++i) {
+        output[i] = te_dequantize_value(input[i], scale, zero_point);
+    }
+}
+
+void te_dequantize_s16_f32(const int16_t *input, int32_t size, float scale, int32_t zero_point, float *output) {
+    for (int32_t i = 0; i < size; ++i) {
+        output[i] = te_dequantize_value(input[i], scale, zero_point);
     }
 }
