@@ -203,3 +203,16 @@ def test_float_helpers_of_uint8_and_int16_io(tmp_path, edge, in_q, mid_q, out_q,
         got = np.fromfile(tmp_path / "out.bin", np.float32)
         want = run_litert(float_model, [x])[0].reshape(-1)
         np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"seed {seed}")
+
+
+@pytest.mark.cortexm
+def test_uint8_input_model_emulated_on_cortex_m4():
+    """The converter's uint8-I/O model and a uint8 edge model on the emulated Cortex-M4: the random
+    input is drawn in each input's type (values above 127 included) and the emulated output equals the host's."""
+    from tinyengine_tflite.cortexm import _random_tensor, run_on_cortexm
+    spec = compile_model(_uint8_conv())[0].inputs[0]
+    x = _random_tensor(np.random.default_rng(0), spec)
+    assert x.dtype == np.uint8 and x.max() > 127
+    for model in (_uint8_conv(), _edge_model("UINT8", (0.0173, 131), (0.021, -7), (0.0302, 97))):
+        r = run_on_cortexm(model)
+        assert r.status == "ok" and r.output_matches_host, (r.status, r.reason)

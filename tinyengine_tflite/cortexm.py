@@ -77,8 +77,8 @@ class Inference:
 
 def emulate(fw: Firmware, inputs, timeout_s: float | None = None, stack_bytes: int = STACK_RESERVE_BYTES,
             add_hooks=None) -> Inference:
-    """Run one inference of a benchmark firmware: startup to te_bench_ready, write `inputs` (int8 arrays, one
-    per model input) into the arena, run to te_bench_done counting, read the outputs back. Raises CortexMError
+    """Run one inference of a benchmark firmware: startup to te_bench_ready, write `inputs` (arrays of each input
+    tensor's type, one per model input) into the arena, run to te_bench_done counting, read the outputs back. Raises CortexMError
     when the firmware does not fit its part, faults, fails or overflows its stack budget, EmulationTimeout past
     timeout_s. add_hooks(uc), when given, is called just before the inference (for extra unicorn hooks)."""
     fits, why = fw.fits(stack_bytes)
@@ -90,7 +90,7 @@ def emulate(fw: Firmware, inputs, timeout_s: float | None = None, stack_bytes: i
     if cpu.read_i32("te_bench_status") != -1:
         raise CortexMError(f"model {fw.model_name!r}: the startup code did not initialize .data")
     for p, x in zip(cpu.read_words("te_bench_inputs", len(inputs)), inputs):
-        cpu.write(p, np.ascontiguousarray(x, dtype=np.int8).tobytes())
+        cpu.write(p, np.ascontiguousarray(x).tobytes())
     if add_hooks is not None:
         add_hooks(cpu.uc)
     # The markers are linked only when the generated code calls them (TE_LAYER_BEGIN / TE_LAYER_END).
@@ -135,7 +135,7 @@ def run_on_cortexm(model, part=DEFAULT_PART, name: str | None = None, seed: int 
             out.status, out.reason = "does not fit", why
             return out
         rng = np.random.default_rng(seed)
-        q_inputs = [rng.integers(-128, 128, s.shape).astype(np.int8) for s in fw.inputs]
+        q_inputs = [_random_tensor(rng, s) for s in fw.inputs]
         try:
             emu = emulate(fw, q_inputs, timeout_s=timeout_s, stack_bytes=stack_bytes)
         except EmulationTimeout as e:
@@ -145,17 +145,26 @@ def run_on_cortexm(model, part=DEFAULT_PART, name: str | None = None, seed: int 
         out.instructions, out.cycles, out.emulation_seconds = emu.instructions, emu.cycles, emu.seconds
         out.stack_bytes = emu.stack_bytes
         out.peak_sram_bytes = fw.data_bytes + fw.bss_bytes + emu.stack_bytes
-        out.output_matches_host = len(emu.outputs) == len(host) and all(
-            np.array_equal(a.reshape(-1), b.reshape(-1)) for a, b in zip(emu.outputs, host))
+        out.output_matches_host = len(emu.outputs) == len(host) and all(   # byte for byte, whatever the type
+            np.array_equal(a.reshape(-1).view(np.uint8), b.reshape(-1).view(np.uint8))
+            for a, b in zip(emu.outputs, host))
         out.layers, out.outside_layers = emu.layers, emu.outside_layers
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _random_tensor(rng, spec) -> np.ndarray:
+    """Random values of an input's tensor type (a float input's tensor is int8)."""
+    dtype = np.dtype(np.int8 if spec.dtype == "float32" else spec.dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max + 1, spec.shape).astype(dtype)
+
+
 def _host_outputs(it, fw: Firmware, q_inputs) -> list[np.ndarray]:
-    """The host library's int8 outputs for int8 inputs q (float inputs get their exact dequantized value, which
-    the generated quantizer maps back to q; float outputs are requantized from the int8 the host computed)."""
+    """The host library's outputs for the tensors' inputs q (each of its input's type; float inputs get their
+    exact dequantized value, which the generated quantizer maps back to q; float outputs are requantized from
+    the int8 the host computed)."""
     it.allocate_tensors()
     for d, spec, q in zip(it.get_input_details(), fw.inputs, q_inputs):
         if d["dtype"] == np.float32:
