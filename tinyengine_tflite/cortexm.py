@@ -78,9 +78,10 @@ class Inference:
 def emulate(fw: Firmware, inputs, timeout_s: float | None = None, stack_bytes: int = STACK_RESERVE_BYTES,
             add_hooks=None) -> Inference:
     """Run one inference of a benchmark firmware: startup to te_bench_ready, write `inputs` (arrays of each input
-    tensor's type, one per model input) into the arena, run to te_bench_done counting, read the outputs back. Raises CortexMError
-    when the firmware does not fit its part, faults, fails or overflows its stack budget, EmulationTimeout past
-    timeout_s. add_hooks(uc), when given, is called just before the inference (for extra unicorn hooks)."""
+    tensor's type, one per model input) into the arena, run to te_bench_done counting, read the outputs back
+    (their bytes, as int8 arrays). Raises CortexMError when the firmware does not fit its part, faults, fails or
+    overflows its stack budget, EmulationTimeout past timeout_s. add_hooks(uc), when given, is called just before
+    the inference (for extra unicorn hooks)."""
     fits, why = fw.fits(stack_bytes)
     if not fits:
         raise CortexMError(f"model {fw.model_name!r} does not fit {fw.part.name}: {why}")

@@ -16,7 +16,8 @@ from .lower import check_reference
 from .reader import load_model_bytes
 from .signatures import Signature, read_signatures
 
-_DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "float32": np.float32}
+_DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "int64": np.int64,
+           "float32": np.float32}
 
 
 class OpResolverType(enum.Enum):
@@ -29,7 +30,7 @@ class OpResolverType(enum.Enum):
 
 
 def _details(spec: IOSpec) -> dict:
-    is_float = spec.dtype == "float32"
+    is_float = spec.dtype in ("float32", "int32", "int64")   # not quantized (int32 / int64: ARG_MAX's indices)
     scales = np.array([] if is_float else [spec.scale], dtype=np.float32)
     zps = np.array([] if is_float else [spec.zero_point], dtype=np.int32)
     return {

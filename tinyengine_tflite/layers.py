@@ -95,8 +95,9 @@ class IOSpec:
     tensor_index: int                     # the TFLite tensor index users address it by
     name: str
     shape: tuple[int, ...]
-    dtype: str                            # "int8" or "float32" (float I/O is (de)quantized around the int8 buffer)
-    scale: float                          # int8 buffer's quantization
+    dtype: str                            # "int8", "uint8", "int16", "int32", "int64" (the buffer's type) or
+    #                                       "float32" (float I/O is (de)quantized around the int8 buffer)
+    scale: float                          # the buffer's quantization (0.0 and 0 for int32 / int64)
     zero_point: int
 
 

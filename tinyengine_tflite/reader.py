@@ -209,6 +209,8 @@ _FLOAT_OK = {"QUANTIZE", "DEQUANTIZE"}
 _SHAPE_ARITH = {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONCATENATION",
                 "TRANSPOSE", "FILL", "ZEROS_LIKE", "ONES_LIKE", "CAST", "GATHER", "SLICE"}
 _SHAPE_DTYPES = {"int32", "int64"}
+# Operators whose output is an index tensor (int32 or int64) computed from an int8 input.
+_INDEX_OUTPUT = {"ARG_MAX", "ARG_MIN"}
 
 
 INT8_ADVICE = ("tinyengine_tflite compiles fully int8-quantized models (convert with full-integer quantization: "
@@ -226,6 +228,8 @@ def _not_int8(graph: Graph, model_name: str) -> list[ConversionError]:
             if t < 0 or graph.tensors[t].data is not None or graph.tensors[t].dtype == "int8":
                 continue
             if op.name in _SHAPE_ARITH and graph.tensors[t].dtype in _SHAPE_DTYPES:
+                continue
+            if op.name in _INDEX_OUTPUT and t in op.outputs and graph.tensors[t].dtype in _SHAPE_DTYPES:
                 continue
             tt = graph.tensors[t]
             errors.append(ConversionError(f"tensor {tt.name!r} is {tt.dtype}", model=model_name, op_name=op.name,
