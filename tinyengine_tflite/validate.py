@@ -42,7 +42,7 @@ _ARITY: dict[str, tuple[int, int, int]] = {
     **{name: (2, 0, 1) for name in (
         "MEAN", "ADD", "MUL", "SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "PRELU", "EXPAND_DIMS", "PAD",
         "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "FILL", "GATHER", "REDUCE_MAX", "REDUCE_MIN",
-        "SUM")},
+        "SUM", "ARG_MAX", "ARG_MIN")},
     **{name: (3, 0, 1) for name in ("SLICE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")},
     "CONV_2D": (2, 1, 1), "DEPTHWISE_CONV_2D": (2, 1, 1), "FULLY_CONNECTED": (2, 1, 1), "RESHAPE": (1, 1, 1),
     "PADV2": (2, 1, 1), "STRIDED_SLICE": (4, 0, 1), "TRANSPOSE_CONV": (3, 1, 1),
