@@ -115,20 +115,54 @@ def merge_dims(shape, flags):
     return [tuple(m) for m in merged]
 
 
-@lowering("MEAN")
-def lower_mean(ctx, op):
-    in_t, out_t = _int8_io(ctx, op, 2)
+def reduced_shape(ctx, op, in_t: int, out_t: int, what: str) -> tuple[tuple[int, ...], list[int]]:
+    """(input shape, resolved axes) of a reduction over the constant axes in op.inputs[1], after checking the
+    output shape (keep_dims or not) and that no reduced dimension is empty; `what` formats the input shape as the
+    result's description in the error ("the mean of {}")."""
     shape = tuple(int(d) for d in ctx.tensor(in_t).shape)
     axes = resolve_axes(ctx, op, op.inputs[1], len(shape))
     keep = bool(op.options.get("keep_dims", False))
     expect = tuple(1 if d in axes else n for d, n in enumerate(shape)) if keep else \
         tuple(n for d, n in enumerate(shape) if d not in axes)
     if tuple(ctx.tensor(out_t).shape) != expect:
-        raise ctx.error(op, f"output shape {list(ctx.tensor(out_t).shape)} is not the mean of {list(shape)} over "
+        raise ctx.error(op, f"output shape {list(ctx.tensor(out_t).shape)} is not {what.format(list(shape))} over "
                             f"axes {axes} (keep_dims {keep}): expected {list(expect)}")
-    count = int(np.prod([shape[a] for a in axes], dtype=np.int64))
-    if count < 1:
+    if any(shape[a] == 0 for a in axes):
         raise ctx.error(op, "the reduced dimensions are empty", unsupported=True)
+    return shape, axes
+
+
+def reduce_dims(shape, axes) -> dict[str, int] | None:
+    """te_reduce_params / te_mean_params fields: four kept and four reduced dimension groups (padded outermost
+    with size 1); None where there are more than four of either."""
+    groups = merge_dims(shape, [d in axes for d in range(len(shape))])
+    kept = [(n, s) for n, s, f in groups if not f]
+    red = [(n, s) for n, s, f in groups if f]
+    if len(kept) > 4 or len(red) > 4:
+        return None
+    kept = [(1, 0)] * (4 - len(kept)) + kept
+    red = [(1, 0)] * (4 - len(red)) + red
+    params = {f"k_n{i}": n for i, (n, _) in enumerate(kept)}
+    params.update({f"k_s{i}": s for i, (_, s) in enumerate(kept)})
+    params.update({f"r_n{i}": n for i, (n, _) in enumerate(red)})
+    params.update({f"r_s{i}": s for i, (_, s) in enumerate(red)})
+    return params
+
+
+def checked_dims(ctx, op, shape, axes) -> dict[str, int]:
+    """reduce_dims, with an error where the axes leave more than four kept or reduced dimension groups."""
+    params = reduce_dims(shape, axes)
+    if params is None:
+        raise ctx.error(op, f"reducing axes {axes} of {list(shape)} leaves more than four separate kept or reduced "
+                            "dimension groups", unsupported=True)
+    return params
+
+
+@lowering("MEAN")
+def lower_mean(ctx, op):
+    in_t, out_t = _int8_io(ctx, op, 2)
+    shape, axes = reduced_shape(ctx, op, in_t, out_t, "the mean of {}")
+    count = int(np.prod([shape[a] for a in axes], dtype=np.int64))
     if count >= MAX_MEAN_COUNT:
         raise ctx.error(op, f"averaging {count} values per output is not supported (at most {MAX_MEAN_COUNT - 1})",
                         unsupported=True)
@@ -137,10 +171,7 @@ def lower_mean(ctx, op):
     if float(np.float32(in_scale)) / float(np.float32(out_scale)) >= float(1 << 30):
         raise ctx.error(op, f"input / output scale {in_scale:g} / {out_scale:g} is too large", unsupported=True)
     mult, shift = mean_multiplier(in_scale, out_scale, count)
-    groups = merge_dims(shape, [d in axes for d in range(len(shape))])
-    if sum(not f for *_, f in groups) > 4 or sum(f for *_, f in groups) > 4:
-        raise ctx.error(op, f"reducing axes {axes} of {list(shape)} leaves more than four separate kept or reduced "
-                            "dimension groups", unsupported=True)
+    checked_dims(ctx, op, shape, axes)
     ctx.add(mean_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), shape, axes,
                        dict(sum_offset=-in_zp * count, mult=mult, shift=shift, output_zp=out_zp)))
 
@@ -148,15 +179,7 @@ def lower_mean(ctx, op):
 def mean_layer(op_index, in_buf, out_buf, shape, axes, quant=None) -> Layer:
     """The MEAN kernel call (at most four kept and four reduced dimension groups, which the lowering checks);
     shared by the TFLite lowering and abstract graphs (quant None)."""
-    dims = merge_dims(shape, [d in axes for d in range(len(shape))])
-    kept = [(n, s) for n, s, f in dims if not f]
-    red = [(n, s) for n, s, f in dims if f]
-    kept = [(1, 0)] * (4 - len(kept)) + kept
-    red = [(1, 0)] * (4 - len(red)) + red
-    params = {f"k_n{i}": n for i, (n, _) in enumerate(kept)}
-    params.update({f"k_s{i}": s for i, (_, s) in enumerate(kept)})
-    params.update({f"r_n{i}": n for i, (n, _) in enumerate(red)})
-    params.update({f"r_s{i}": s for i, (_, s) in enumerate(red)})
+    params = reduce_dims(shape, axes)
     params.update(quant or dict(sum_offset=0, mult=0, shift=0, output_zp=0))
     return Layer("MEAN", op_index, "te_mean_s8", "te_mean_params", params, [in_buf], [out_buf],
                  macs=int(np.prod(shape, dtype=np.int64)))

@@ -12,7 +12,7 @@ from ..layers import Layer
 from ..lower import lowering
 from ..quant import quantize_multiplier
 from .common import qparams
-from .pool import MAX_MEAN_COUNT, mean_layer, merge_dims, resolve_axes
+from .pool import MAX_MEAN_COUNT, checked_dims, mean_layer, reduced_shape
 from .shape import data_input, fold
 
 
@@ -21,38 +21,12 @@ def reduction(ctx, op) -> tuple[int, int, tuple[int, ...], list[int]]:
     if len(op.inputs) != 2 or len(op.outputs) != 1:
         raise ctx.error(op, f"expects 2 inputs and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
     in_t, out_t = op.inputs[0], op.outputs[0]
-    shape = tuple(int(d) for d in ctx.tensor(in_t).shape)
-    axes = resolve_axes(ctx, op, op.inputs[1], len(shape))
-    keep = bool(op.options.get("keep_dims", False))
-    expect = tuple(1 if d in axes else n for d, n in enumerate(shape)) if keep else \
-        tuple(n for d, n in enumerate(shape) if d not in axes)
-    if tuple(ctx.tensor(out_t).shape) != expect:
-        raise ctx.error(op, f"output shape {list(ctx.tensor(out_t).shape)} is not {list(shape)} reduced over axes "
-                            f"{axes} (keep_dims {keep}): expected {list(expect)}")
-    if any(shape[a] == 0 for a in axes):
-        raise ctx.error(op, "the reduced dimensions are empty", unsupported=True)
+    shape, axes = reduced_shape(ctx, op, in_t, out_t, "{} reduced")
     if ctx.value(in_t) is None:
         data_input(ctx, op, in_t)
         if ctx.tensor(out_t).dtype != "int8":
             raise ctx.error(op, f"output is {ctx.tensor(out_t).dtype}; int8 is expected", unsupported=True)
     return in_t, out_t, shape, axes
-
-
-def _dims(ctx, op, shape, axes) -> dict[str, int]:
-    """te_reduce_params / te_mean_params fields: up to four kept and four reduced dimension groups."""
-    groups = merge_dims(shape, [d in axes for d in range(len(shape))])
-    kept = [(n, s) for n, s, f in groups if not f]
-    red = [(n, s) for n, s, f in groups if f]
-    if len(kept) > 4 or len(red) > 4:
-        raise ctx.error(op, f"reducing axes {axes} of {list(shape)} leaves more than four separate kept or reduced "
-                            "dimension groups", unsupported=True)
-    kept = [(1, 0)] * (4 - len(kept)) + kept
-    red = [(1, 0)] * (4 - len(red)) + red
-    params = {f"k_n{i}": n for i, (n, _) in enumerate(kept)}
-    params.update({f"k_s{i}": s for i, (_, s) in enumerate(kept)})
-    params.update({f"r_n{i}": n for i, (n, _) in enumerate(red)})
-    params.update({f"r_s{i}": s for i, (_, s) in enumerate(red)})
-    return params
 
 
 @lowering("REDUCE_MAX", "REDUCE_MIN")
@@ -64,7 +38,7 @@ def lower_reduce_extreme(ctx, op):
         fold(ctx, op, out_t, pick(np.asarray(value), axis=tuple(axes)) if axes else value)
         return
     kernel = "te_reduce_max_s8" if op.name == "REDUCE_MAX" else "te_reduce_min_s8"
-    ctx.add(Layer(op.name, op.index, kernel, "te_reduce_params", _dims(ctx, op, shape, axes),
+    ctx.add(Layer(op.name, op.index, kernel, "te_reduce_params", checked_dims(ctx, op, shape, axes),
                   [ctx.buffer_of(op, in_t)], [ctx.new_buffer(out_t)], macs=int(np.prod(shape, dtype=np.int64))))
 
 
@@ -80,7 +54,7 @@ def lower_sum(ctx, op):
     in_scale, in_zp = qparams(ctx, op, in_t, "input")
     out_scale, out_zp = qparams(ctx, op, out_t, "output")
     mult, shift = quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
-    _dims(ctx, op, shape, axes)
+    checked_dims(ctx, op, shape, axes)
     layer = mean_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), shape, axes,
                        dict(sum_offset=-in_zp * count, mult=mult, shift=shift, output_zp=out_zp))
     layer.op = op.name
