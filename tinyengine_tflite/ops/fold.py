@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..lower import lowering
-from .shape import concat_layer, fold, gather, int_values
+from .shape import concat_layer, fold, fold_or_gather, int_values, source_of
 
 
 @lowering("SHAPE")
@@ -64,19 +64,15 @@ def lower_strided_slice(ctx, op):
 def slice_or_fold(ctx, op, in_t: int, out_t: int, index: tuple) -> None:
     """The output is the input indexed by `index` (NumPy basic indexing): folded for a constant; of an
     activation, the slice of its element indices is the copy's source map."""
-    data = ctx.value(in_t)
     shape = tuple(int(d) for d in ctx.tensor(in_t).shape)
-    source = np.asarray(data) if data is not None else np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    source = source_of(ctx, in_t)
     try:
         result = np.asarray(source[index])
     except (IndexError, ValueError) as e:
         raise ctx.error(op, f"cannot slice a {list(shape)} tensor with {index}: {e}") from None
     if tuple(result.shape) != tuple(ctx.tensor(out_t).shape):
         raise ctx.error(op, f"the slice has shape {list(result.shape)}, the output {list(ctx.tensor(out_t).shape)}")
-    if data is not None:
-        fold(ctx, op, out_t, result)
-    else:
-        gather(ctx, op, in_t, out_t, result)
+    fold_or_gather(ctx, op, in_t, out_t, result)
 
 
 @lowering("PACK")

@@ -213,6 +213,24 @@ def affine_dims(source: np.ndarray) -> list[list[int]] | None:
     return dims if np.array_equal(rebuilt, source.reshape(-1)) else None
 
 
+def source_of(ctx, in_t: int) -> np.ndarray:
+    """What a slice or rearrangement of the input is taken from: its constant value, or of an activation its
+    element indices (np.arange in its shape), for fold_or_gather."""
+    data = ctx.value(in_t)
+    if data is not None:
+        return np.asarray(data)
+    shape = tuple(int(d) for d in ctx.tensor(in_t).shape)
+    return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+
+
+def fold_or_gather(ctx, op, in_t: int, out_t: int, part: np.ndarray) -> None:
+    """The output is `part`, taken from source_of(in_t): folded for a constant input, else a strided copy."""
+    if ctx.value(in_t) is not None:
+        fold(ctx, op, out_t, part)
+    else:
+        gather(ctx, op, in_t, out_t, part)
+
+
 def gather(ctx, op, in_t: int, out_t: int, source: np.ndarray) -> None:
     """Output element k copies input element source.flat[k], where source is an affine function of the output
     index (a transposition or strided slice of np.arange over the input): one te_strided_copy_s8 over its

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..lower import lowering
-from .shape import fold, gather, int_values
+from .shape import fold_or_gather, int_values, source_of
 
 
 def _operands(ctx, op, n_inputs: int, in_pos: int, axis_pos: int | None) -> tuple[int, int, int]:
@@ -36,9 +36,7 @@ def slice_outputs(ctx, op, in_t: int, axis: int, sizes: list[int], squeeze: bool
         raise ctx.error(op, f"{len(sizes)} slices for {len(op.outputs)} outputs")
     if sum(sizes) != shape[axis] or min(sizes) < 0:
         raise ctx.error(op, f"slice sizes {sizes} do not split dimension {axis} of {list(shape)}")
-    data = ctx.value(in_t)
-    source = np.asarray(data) if data is not None else \
-        np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    source = source_of(ctx, in_t)
     start = 0
     for out_t, n in zip(op.outputs, sizes):
         part = np.take(source, np.arange(start, start + n), axis=axis)
@@ -50,10 +48,7 @@ def slice_outputs(ctx, op, in_t: int, axis: int, sizes: list[int], squeeze: bool
         out_shape = tuple(int(d) for d in ctx.tensor(out_t).shape)
         if out_shape != part.shape:
             raise ctx.error(op, f"output tensor {out_t} has shape {list(out_shape)}; the slice is {list(part.shape)}")
-        if data is not None:
-            fold(ctx, op, out_t, part)
-        else:
-            gather(ctx, op, in_t, out_t, part)
+        fold_or_gather(ctx, op, in_t, out_t, part)
 
 
 @lowering("SPLIT")
