@@ -11,15 +11,16 @@ CACHE = Path(os.environ.get("TINYENGINE_TEST_MODELS", Path(__file__).resolve().p
 
 
 def int8_tflite(build, input_shapes, name: str, float_io: bool = False, seed: int = 0,
-                representative_scale: float = 1.0) -> bytes:
+                representative_scale: float = 1.0, dynamic_batch: bool = False) -> bytes:
     """Convert `build(inputs) -> outputs` (tf_keras functional layers) to a fully int8 TFLite model.
 
-    input_shapes: list of shapes without the batch dimension. Cached on disk by name, shapes and the
-    source of `build`, so the slow converter runs once per model."""
+    input_shapes: list of shapes without the batch dimension (batch 1, or left dynamic with dynamic_batch, so
+    that the converter keeps shape arithmetic). Cached on disk by name, shapes and the source of `build`, so the
+    slow converter runs once per model."""
     import inspect
 
     def converter(keras, tf):
-        inputs = [keras.Input(shape=s, batch_size=1) for s in input_shapes]
+        inputs = [keras.Input(shape=s, batch_size=None if dynamic_batch else 1) for s in input_shapes]
         model = keras.Model(inputs, build(*inputs))
         rng = np.random.default_rng(seed)
 
@@ -28,8 +29,15 @@ def int8_tflite(build, input_shapes, name: str, float_io: bool = False, seed: in
                 yield [rng.normal(0, representative_scale, (1, *s)).astype(np.float32) for s in input_shapes]
         return tf.lite.TFLiteConverter.from_keras_model(model), representative
 
-    return _cached_int8((name, input_shapes, float_io, seed, representative_scale, inspect.getsource(build)),
-                        converter, name, float_io, seed)
+    key = (name, input_shapes, float_io, seed, representative_scale, inspect.getsource(build))
+    return _cached_int8(key + (("dynamic_batch",) if dynamic_batch else ()), converter, name, float_io, seed)
+
+
+def op_model(build, input_shapes, name: str, op: str) -> bytes:
+    """int8_tflite(build, input_shapes, name), checked to hold the operator `op`."""
+    model = int8_tflite(build, input_shapes, name)
+    assert op in op_names(model), f"{name}: no {op} in {op_names(model)}"
+    return model
 
 
 def function_tflite(make_module, name: str, float_io: bool = False, seed: int = 0) -> bytes:

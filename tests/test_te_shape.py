@@ -1,13 +1,9 @@
 """Data movement and folded shape arithmetic against the TFLite reference kernels: RESHAPE / SQUEEZE /
 EXPAND_DIMS (aliases), PAD / PADV2, TRANSPOSE, STRIDED_SLICE, CONCATENATION, PACK, RESIZE_NEAREST_NEIGHBOR,
 and SHAPE / STRIDED_SLICE / PACK folded into a RESHAPE's new shape."""
-import hashlib
-import inspect
-import os
-
 import numpy as np
 import pytest
-from modelgen import CACHE, first_op, int8_tflite, op_names, patch_model
+from modelgen import first_op, int8_tflite, op_model, op_names, patch_model
 from reference import assert_bit_exact
 
 import tinyengine_tflite
@@ -62,9 +58,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_data_movement(case):
     shapes, build, op = CASES[case]
-    model = int8_tflite(build, shapes, f"shape_{case}")
-    assert op in op_names(model)
-    assert_bit_exact(model)
+    assert_bit_exact(op_model(build, shapes, f"shape_{case}", op))
 
 
 def test_reshape_is_an_alias():
@@ -77,29 +71,6 @@ def test_reshape_is_an_alias():
     assert layer_ops(int8_tflite(build, shapes, "shape_reshape_only")) == []
 
 
-def _dynamic_batch_tflite(build, shape, name):
-    """Like modelgen.int8_tflite but with a dynamic batch, so that the converter keeps shape arithmetic."""
-    key = hashlib.sha256(repr((name, shape, inspect.getsource(build))).encode()).hexdigest()[:16]
-    path = CACHE / f"{name}-{key}.tflite"
-    if path.exists():
-        return path.read_bytes()
-    keras.utils.set_random_seed(0)
-    x = keras.Input(shape=shape)
-    model = keras.Model(x, build(x))
-    rng = np.random.default_rng(0)
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([rng.normal(0, 1, (1, *shape)).astype(np.float32)] for _ in range(16))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
-    data = conv.convert()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return data
-
-
 def test_shape_arithmetic_is_folded():
     """tf.reshape(x, [tf.shape(x)[0], ...]) with a dynamic batch: SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE
     (as in TinyMaix's MobileNet) folds at compile time; only the convolutions remain."""
@@ -107,7 +78,7 @@ def test_shape_arithmetic_is_folded():
         y = L.Conv2D(4, 3)(x)
         y = tf.reshape(y, [tf.shape(y)[0], 1, 12, 4])
         return L.Conv2D(3, 1)(y)
-    model = _dynamic_batch_tflite(build, (5, 6, 3), "shape_fold")
+    model = int8_tflite(build, [(5, 6, 3)], "shape_fold", dynamic_batch=True)
     names = op_names(model)
     assert {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"} <= set(names)
     assert layer_ops(model) == ["CONV_2D", "CONV_2D"]

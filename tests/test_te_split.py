@@ -2,7 +2,7 @@
 axis, negative axes, uneven sizes, and constant inputs folded at compile time."""
 import numpy as np
 import pytest
-from modelgen import int8_tflite, op_names
+from modelgen import int8_tflite, op_model, op_names
 from reference import assert_bit_exact
 
 import tinyengine_tflite
@@ -36,9 +36,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_split(case):
     shapes, build, op = CASES[case]
-    model = int8_tflite(build, shapes, f"split_{case}")
-    assert op in op_names(model)
-    assert_bit_exact(model)
+    assert_bit_exact(op_model(build, shapes, f"split_{case}", op))
 
 
 def _tensor(i, shape, dtype="int8", data=None, q=True):
