@@ -25,7 +25,7 @@ from typing import Callable, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from .budget import PipelineBudget, budget_from_args
+from .budget import PipelineBudget, add_budget_arguments, budget_from_args
 from .deploy import DEFAULT_PART, DeployFolder
 from .results import (DEFAULT_CORTEXM_MHZ, KB, BenchSummary, DeployedCheck, DeploySummary, FirmwareSummary,
                       Int8Accuracy, ModelSummary, Results, render_table)
@@ -49,6 +49,17 @@ def add_run_arguments(parser: argparse.ArgumentParser, task_name: str) -> None:
                              "+ model) in the emulator; slower")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="less output (no Keras progress bars)")
+
+
+def app_parser(prog: str, description: str, task_name: str, default_preset: str,
+               add_data_arguments: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
+    """A sample application's command line: its data options (add_data_arguments), then add_run_arguments and
+    the budget's options (samples.budget.add_budget_arguments)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_data_arguments(parser)
+    add_run_arguments(parser, task_name)
+    add_budget_arguments(parser, default_preset)
+    return parser
 
 
 # --- the pipeline --------------------------------------------------------------------------------------------------

@@ -11,18 +11,16 @@ offline espeak-ng keywords (synthetic speech: it exercises the pipeline, it does
 
 
 def build_parser(prog: str = "python -m samples.kws", default_preset: str = "standard") -> argparse.ArgumentParser:
-    from ..budget import add_budget_arguments
-    from ..pipeline import add_run_arguments
+    from ..pipeline import app_parser
+    return app_parser(prog, DESCRIPTION, "kws", default_preset, _data_arguments)
 
-    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="Speech Commands v0.02 folder (word folders, validation_list.txt, "
                                   "testing_list.txt, _background_noise_/); default: the espeak-ng keywords")
     p.add_argument("--samples-per-class", type=int, default=200,
                    help="espeak-ng default: clips per class, split 80/10/10 (default %(default)s)")
     p.add_argument("--max-per-word", type=int, help="--data: use at most this many clips per word and split")
-    add_run_arguments(p, "kws")
-    add_budget_arguments(p, default_preset)
-    return p
 
 
 def make_task(args):

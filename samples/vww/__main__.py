@@ -11,10 +11,11 @@ pasted in: it exercises the pipeline, it is not COCO)."""
 
 
 def build_parser(prog: str = "python -m samples.vww", default_preset: str = "standard") -> argparse.ArgumentParser:
-    from ..budget import add_budget_arguments
-    from ..pipeline import add_run_arguments
+    from ..pipeline import app_parser
+    return app_parser(prog, DESCRIPTION, "vww", default_preset, _data_arguments)
 
-    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="Visual Wake Words folder with person/ and non_person/ image folders "
                                   "(e.g. vw_coco2014_96); default: the offline proxy")
     p.add_argument("--channels", type=int, choices=(1, 3), default=3, help="RGB (3, default) or grayscale (1)")
@@ -23,9 +24,6 @@ def build_parser(prog: str = "python -m samples.vww", default_preset: str = "sta
     p.add_argument("--val-samples-per-class", type=int, default=200,
                    help="offline proxy: validation images per class (default %(default)s)")
     p.add_argument("--max-images-per-class", type=int, help="--data: use at most this many images per class")
-    add_run_arguments(p, "vww")
-    add_budget_arguments(p, default_preset)
-    return p
 
 
 def make_task(args):
