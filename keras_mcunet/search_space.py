@@ -70,6 +70,20 @@ def _as_random(rng: Rng) -> random.Random:
     raise ValueError(f"rng must be None, an int seed, a random.Random or a numpy Generator, got {type(rng).__name__}")
 
 
+# The macro-architecture fields ArchConfig and SearchSpace both declare (each in its own place in its field order,
+# which repr, to_dict and a resumed search's search_config.json depend on, so they are not a shared base class).
+MACRO_FIELDS = ("in_channels", "num_classes", "stem_channels", "first_block_channels", "stage_channels",
+                "stage_strides")
+
+
+def _normalize_macro(obj) -> None:
+    """Check and normalize obj's MACRO_FIELDS in place (obj: a frozen ArchConfig or SearchSpace)."""
+    for name in ("in_channels", "num_classes", "stem_channels", "first_block_channels"):
+        object.__setattr__(obj, name, check_positive_int(getattr(obj, name), name))
+    object.__setattr__(obj, "stage_channels", _int_tuple(obj.stage_channels, "stage_channels"))
+    object.__setattr__(obj, "stage_strides", _int_tuple(obj.stage_strides, "stage_strides", allowed=(1, 2)))
+
+
 @dataclass(frozen=True)
 class ArchConfig:
     """One subnet of a `SearchSpace`.
@@ -94,10 +108,7 @@ class ArchConfig:
             raise ValueError(f"width_mult must be a positive number, got {self.width_mult!r}")
         set_(self, "width_mult", float(self.width_mult))
         set_(self, "resolution", _normalize_resolution(self.resolution, "resolution"))
-        for name in ("in_channels", "num_classes", "stem_channels", "first_block_channels"):
-            set_(self, name, check_positive_int(getattr(self, name), name))
-        set_(self, "stage_channels", _int_tuple(self.stage_channels, "stage_channels"))
-        set_(self, "stage_strides", _int_tuple(self.stage_strides, "stage_strides", allowed=(1, 2)))
+        _normalize_macro(self)
         n = len(self.stage_channels)
         if n == 0 or len(self.stage_strides) != n:
             raise ValueError(f"stage_channels ({n}) and stage_strides ({len(self.stage_strides)}) must have the "
@@ -202,10 +213,7 @@ class SearchSpace:
         set_(self, "expand_ratios", _int_tuple(self.expand_ratios, "expand_ratios"))
         if not self.expand_ratios:
             raise ValueError("expand_ratios must not be empty")
-        for name in ("in_channels", "num_classes", "stem_channels", "first_block_channels"):
-            set_(self, name, check_positive_int(getattr(self, name), name))
-        set_(self, "stage_channels", _int_tuple(self.stage_channels, "stage_channels"))
-        set_(self, "stage_strides", _int_tuple(self.stage_strides, "stage_strides", allowed=(1, 2)))
+        _normalize_macro(self)
         set_(self, "stage_depths", tuple(_int_tuple(d, f"stage_depths[{i}]")
                                          for i, d in enumerate(self.stage_depths)))
         n = len(self.stage_channels)
@@ -224,9 +232,7 @@ class SearchSpace:
         arch = ArchConfig(
             width_mult=self._pick(self.width_mults, width_mult, "width_mult"),
             resolution=self._pick(self.resolutions, resolution, "resolution"),
-            ks=ks, expand=expand, in_channels=self.in_channels, num_classes=self.num_classes,
-            stem_channels=self.stem_channels, first_block_channels=self.first_block_channels,
-            stage_channels=self.stage_channels, stage_strides=self.stage_strides)
+            ks=ks, expand=expand, **{name: getattr(self, name) for name in MACRO_FIELDS})
         return self.validate(arch)
 
     @staticmethod
@@ -324,8 +330,7 @@ class SearchSpace:
             raise ValueError(f"expected an ArchConfig, got {type(arch).__name__}")
         self._member(self.width_mults, arch.width_mult, "width_mult")
         self._member(self.resolutions, arch.resolution, "resolution")
-        for name in ("in_channels", "num_classes", "stem_channels", "first_block_channels", "stage_channels",
-                     "stage_strides"):
+        for name in MACRO_FIELDS:
             if getattr(arch, name) != getattr(self, name):
                 raise ValueError(f"arch {name} {getattr(arch, name)!r} differs from the space's "
                                  f"{getattr(self, name)!r}")
