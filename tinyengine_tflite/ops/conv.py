@@ -80,12 +80,17 @@ def _geometry(ctx, op, in_hw, k_hw, out_hw):
     return stride, dil, pads
 
 
+def _conv_operands(ctx, op):
+    """(input tensor, output tensor, input (h, w, c), output (h, w, c), filter, filter scales) of CONV_2D or
+    DEPTHWISE_CONV_2D."""
+    in_t, out_t = op.inputs[0], op.outputs[0]
+    in_hwc, out_hwc = nhwc(ctx, op, in_t, "input"), nhwc(ctx, op, out_t, "output")
+    return (in_t, out_t, in_hwc, out_hwc, *_weights(ctx, op))
+
+
 @lowering("CONV_2D")
 def lower_conv2d(ctx, op):
-    in_t, f_t, out_t = op.inputs[0], op.inputs[1], op.outputs[0]
-    ih, iw, ic = nhwc(ctx, op, in_t, "input")
-    oh, ow, oc = nhwc(ctx, op, out_t, "output")
-    filt, fscales = _weights(ctx, op)
+    in_t, out_t, (ih, iw, ic), (oh, ow, oc), filt, fscales = _conv_operands(ctx, op)
     if filt.ndim != 4 or filt.shape[0] != oc:
         raise ctx.error(op, f"filter shape {list(filt.shape)} does not match {oc} output channels")
     kh, kw, fic = filt.shape[1:]
@@ -176,10 +181,7 @@ def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, p
 
 @lowering("DEPTHWISE_CONV_2D")
 def lower_depthwise(ctx, op):
-    in_t, f_t, out_t = op.inputs[0], op.inputs[1], op.outputs[0]
-    ih, iw, ic = nhwc(ctx, op, in_t, "input")
-    oh, ow, oc = nhwc(ctx, op, out_t, "output")
-    filt, fscales = _weights(ctx, op)
+    in_t, out_t, (ih, iw, ic), (oh, ow, oc), filt, fscales = _conv_operands(ctx, op)
     if filt.ndim != 4 or filt.shape[0] != 1 or filt.shape[3] != oc:
         raise ctx.error(op, f"filter shape {list(filt.shape)} does not match {oc} output channels")
     kh, kw = filt.shape[1:3]
