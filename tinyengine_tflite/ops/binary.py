@@ -19,37 +19,17 @@ import numpy as np
 
 from ..lower import lowering
 from ..quant import quantize_multiplier
-from .common import fused_range, qparams
-from .elementwise import _layer, _operands, _smaller_than_one
+from .common import qparams
+from .elementwise import _layer, _operands, add_sub_params
 
 SUB_LEFT_SHIFT = 20
 SQUARED_DIFFERENCE_LEFT_SHIFT = 7
 
 
-def _difference_params(ctx, op, operands, left_shift: int, squared: bool) -> dict:
-    """te_sub_params' fields (but the shape) for operands in kernel order."""
-    out_scale, out_zp = qparams(ctx, op, op.outputs[0], "output")
-    (_, _, s1, zp1, _), (_, _, s2, zp2, _) = operands
-    twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))
-    m1, sh1 = _smaller_than_one(ctx, op, float(np.float32(s1)) / twice_max, "input 1")
-    m2, sh2 = _smaller_than_one(ctx, op, float(np.float32(s2)) / twice_max, "input 2")
-    if squared:
-        mo, sho = quantize_multiplier(twice_max * twice_max /
-                                      float(np.float32(1 << (2 * left_shift)) * np.float32(out_scale)))
-        amin, amax = -128, 127
-    else:
-        mo, sho = _smaller_than_one(ctx, op, twice_max / (float(1 << left_shift) * float(np.float32(out_scale))),
-                                    "output")
-        amin, amax = fused_range(ctx, op, op.outputs[0])
-    return dict(input1_offset=-zp1, input2_offset=-zp2, output_offset=out_zp, left_shift=left_shift,
-                input1_mult=m1, input1_shift=sh1, input2_mult=m2, input2_shift=sh2, output_mult=mo,
-                output_shift=sho, act_min=amin, act_max=amax)
-
-
 @lowering("SUB")
 def lower_sub(ctx, op):
     operands, out_shape = _operands(ctx, op)
-    params = _difference_params(ctx, op, operands, SUB_LEFT_SHIFT, squared=False)
+    params = add_sub_params(ctx, op, operands, SUB_LEFT_SHIFT)
     params["negate"] = int(operands[0][0] != op.inputs[0])
     _layer(ctx, op, "te_sub_s8", "te_sub_params", operands, out_shape, params)
 
@@ -57,7 +37,7 @@ def lower_sub(ctx, op):
 @lowering("SQUARED_DIFFERENCE")
 def lower_squared_difference(ctx, op):
     operands, out_shape = _operands(ctx, op)
-    params = _difference_params(ctx, op, operands, SQUARED_DIFFERENCE_LEFT_SHIFT, squared=True)
+    params = add_sub_params(ctx, op, operands, SQUARED_DIFFERENCE_LEFT_SHIFT, squared=True)
     params["negate"] = 0
     _layer(ctx, op, "te_squared_difference_s8", "te_sub_params", operands, out_shape, params, macs_per_elem=1)
 

@@ -146,21 +146,33 @@ def _smaller_than_one(ctx, op, real: float, what: str) -> tuple[int, int]:
     return quantize_multiplier(real)
 
 
-@lowering("ADD")
-def lower_add(ctx, op):
-    operands, out_shape = _operands(ctx, op)
+def add_sub_params(ctx, op, operands, left_shift: int, squared: bool = False) -> dict:
+    """te_add_params / te_sub_params fields (but the shape) for operands in kernel order: the inputs scaled to
+    2^left_shift * input / (2 * max input scale), the output multiplier 2 * max scale / (2^left_shift * output
+    scale); squared (SQUARED_DIFFERENCE): (2 * max scale)^2 / (2^(2 left_shift) * output scale), which may exceed
+    one, and no fused activation."""
     out_scale, out_zp = qparams(ctx, op, op.outputs[0], "output")
-    amin, amax = fused_range(ctx, op, op.outputs[0])
+    amin, amax = (-128, 127) if squared else fused_range(ctx, op, op.outputs[0])
     (_, _, s1, zp1, _), (_, _, s2, zp2, _) = operands
     twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))
     m1, sh1 = _smaller_than_one(ctx, op, float(np.float32(s1)) / twice_max, "input 1")
     m2, sh2 = _smaller_than_one(ctx, op, float(np.float32(s2)) / twice_max, "input 2")
-    mo, sho = _smaller_than_one(ctx, op, twice_max / (float(1 << ADD_LEFT_SHIFT) * float(np.float32(out_scale))),
-                                "output")
+    if squared:
+        mo, sho = quantize_multiplier(twice_max * twice_max /
+                                      float(np.float32(1 << (2 * left_shift)) * np.float32(out_scale)))
+    else:
+        mo, sho = _smaller_than_one(ctx, op, twice_max / (float(1 << left_shift) * float(np.float32(out_scale))),
+                                    "output")
+    return dict(input1_offset=-zp1, input2_offset=-zp2, output_offset=out_zp, left_shift=left_shift,
+                input1_mult=m1, input1_shift=sh1, input2_mult=m2, input2_shift=sh2, output_mult=mo,
+                output_shift=sho, act_min=amin, act_max=amax)
+
+
+@lowering("ADD")
+def lower_add(ctx, op):
+    operands, out_shape = _operands(ctx, op)
     _layer(ctx, op, "te_add_s8", "te_add_params", operands, out_shape,
-           dict(input1_offset=-zp1, input2_offset=-zp2, output_offset=out_zp, left_shift=ADD_LEFT_SHIFT,
-                input1_mult=m1, input1_shift=sh1, input2_mult=m2, input2_shift=sh2,
-                output_mult=mo, output_shift=sho, act_min=amin, act_max=amax))
+           add_sub_params(ctx, op, operands, ADD_LEFT_SHIFT))
 
 
 def mul_multiplier(s1: float, s2: float, s_out: float, reference: str = "litert") -> float:
