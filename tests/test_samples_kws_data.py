@@ -1,15 +1,15 @@
 """KWS sample data: wav reading, the Speech Commands layout, the espeak-ng default and the MFCC front ends."""
 import ctypes
 import json
-import subprocess
 import time
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from portable_c import cortex_m4_undefined
 
-from samples.c_sources import CORTEX_M4_FLAGS, HOST_FLAGS, compile_c
+from samples.c_sources import compile_c
 from samples.kws.data import (KEYWORDS, LABELS, fit_clip, load_default_kws, load_speech_commands, read_wav,
                               synthesize_default_kws, write_wav)
 from samples.quantize import quantize_int8
@@ -277,14 +277,9 @@ def test_quantization_c_and_python_agree_exactly(frontend, frontend_lib):
 
 def test_frontend_c_compiles_for_host_and_cortex_m4_without_malloc(frontend, tmp_path):
     frontend.write_frontend_c(tmp_path)
-    src = tmp_path / "kws_frontend.c"
-    compile_c([src], tmp_path / "host.o", flags=HOST_FLAGS + ("-pedantic",), object_only=True)
-    obj = compile_c([src], tmp_path / "m4.o", compiler="arm-none-eabi-gcc", flags=CORTEX_M4_FLAGS,
-                    object_only=True)
-    undefined = subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True, text=True,
-                               check=True).stdout.split()
+    undefined = cortex_m4_undefined(tmp_path / "kws_frontend.c", tmp_path)
     assert "logf" in undefined and "sqrtf" in undefined
-    assert not {"malloc", "calloc", "realloc", "free"} & set(undefined)
+    assert not {"malloc", "calloc", "realloc", "free"} & undefined
     with pytest.raises(NotADirectoryError, match="a_file"):
         (tmp_path / "a_file").write_text("")
         frontend.write_frontend_c(tmp_path / "a_file")

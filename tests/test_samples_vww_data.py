@@ -1,14 +1,14 @@
 """VWW sample data: folder loader, offline proxy default, image files and the C BMP reader."""
 import ctypes
 import struct
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from portable_c import cortex_m4_undefined
 
-from samples.c_sources import CORTEX_M4_FLAGS, HOST_FLAGS, compile_c
+from samples.c_sources import compile_c
 from samples.quantize import quantize_int8
 from samples.vww import CLASS_NAMES, load_default_vww, load_image, load_vww, write_image_reader_c
 
@@ -233,11 +233,6 @@ def test_c_bmp_reader_errors(bmp_lib, tmp_path):
 
 def test_image_reader_c_compiles_for_host_and_cortex_m4_without_malloc(tmp_path):
     write_image_reader_c(tmp_path)
-    src = tmp_path / "vww_image_reader.c"
-    compile_c([src], tmp_path / "host.o", flags=HOST_FLAGS + ("-pedantic",), object_only=True)
-    obj = compile_c([src], tmp_path / "m4.o", compiler="arm-none-eabi-gcc", flags=CORTEX_M4_FLAGS,
-                    object_only=True)
-    undefined = subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True, text=True,
-                               check=True).stdout.split()
+    undefined = cortex_m4_undefined(tmp_path / "vww_image_reader.c", tmp_path)
     assert "fread" in undefined  # nm really lists the object's external calls
-    assert not {"malloc", "calloc", "realloc", "free"} & set(undefined)
+    assert not {"malloc", "calloc", "realloc", "free"} & undefined
