@@ -132,6 +132,15 @@ def reduced_shape(ctx, op, in_t: int, out_t: int, what: str) -> tuple[tuple[int,
     return shape, axes
 
 
+def reduced_count(ctx, op, shape, axes, verb: str) -> int:
+    """How many values each output takes, with an error ("averaging N values ...") from MAX_MEAN_COUNT on."""
+    count = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    if count >= MAX_MEAN_COUNT:
+        raise ctx.error(op, f"{verb} {count} values per output is not supported (at most {MAX_MEAN_COUNT - 1})",
+                        unsupported=True)
+    return count
+
+
 def reduce_dims(shape, axes) -> dict[str, int] | None:
     """te_reduce_params / te_mean_params fields: four kept and four reduced dimension groups (padded outermost
     with size 1); None where there are more than four of either."""
@@ -162,10 +171,7 @@ def checked_dims(ctx, op, shape, axes) -> dict[str, int]:
 def lower_mean(ctx, op):
     in_t, out_t = _int8_io(ctx, op, 2)
     shape, axes = reduced_shape(ctx, op, in_t, out_t, "the mean of {}")
-    count = int(np.prod([shape[a] for a in axes], dtype=np.int64))
-    if count >= MAX_MEAN_COUNT:
-        raise ctx.error(op, f"averaging {count} values per output is not supported (at most {MAX_MEAN_COUNT - 1})",
-                        unsupported=True)
+    count = reduced_count(ctx, op, shape, axes, "averaging")
     in_scale, in_zp = qparams(ctx, op, in_t, "input")
     out_scale, out_zp = qparams(ctx, op, out_t, "output")
     if float(np.float32(in_scale)) / float(np.float32(out_scale)) >= float(1 << 30):

@@ -12,7 +12,7 @@ from ..layers import Layer
 from ..lower import lowering
 from ..quant import quantize_multiplier
 from .common import qparams
-from .pool import MAX_MEAN_COUNT, checked_dims, mean_layer, reduced_shape
+from .pool import checked_dims, mean_layer, reduced_count, reduced_shape
 from .shape import data_input, fold
 
 
@@ -47,10 +47,7 @@ def lower_sum(ctx, op):
     in_t, out_t, shape, axes = reduction(ctx, op)
     if ctx.value(in_t) is not None:
         raise ctx.error(op, "a constant input is not supported (a converter folds this)", unsupported=True)
-    count = int(np.prod([shape[a] for a in axes], dtype=np.int64))
-    if count >= MAX_MEAN_COUNT:
-        raise ctx.error(op, f"summing {count} values per output is not supported (at most {MAX_MEAN_COUNT - 1})",
-                        unsupported=True)
+    count = reduced_count(ctx, op, shape, axes, "summing")
     in_scale, in_zp = qparams(ctx, op, in_t, "input")
     out_scale, out_zp = qparams(ctx, op, out_t, "output")
     mult, shift = quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
