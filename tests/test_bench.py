@@ -206,12 +206,14 @@ def test_report_renders_from_the_saved_json_without_measuring(bench_run, tmp_pat
 def test_bench_reports_a_failing_model(tmp_path):
     """A model tinyengine refuses is listed as failed with the error naming it; TFLM's side is still measured."""
     from tinyengine_tflite.measure import benchmark_model
-    buf = int8_tflite(lambda x: L.Lambda(lambda t: keras.backend.tanh(t))(x), [(8,)], "bench_unsupported_tanh")
-    bad = tmp_path / "tanh_model.tflite"
+    import tensorflow as tf
+    buf = int8_tflite(lambda x: L.Lambda(lambda t: tf.pad(t, [[0, 0], [1, 1], [0, 0]], mode="REFLECT"))(x),
+                      [(6, 3)], "bench_unsupported_mirror_pad")
+    bad = tmp_path / "mirror_pad_model.tflite"
     bad.write_bytes(buf)
     r = benchmark_model(bad, cortexm=False, repeats=1)
     assert r.status == "failed" and "convert" in r.errors
-    assert "tanh_model" in r.errors["convert"] and "TANH" in r.errors["convert"]
+    assert "mirror_pad_model" in r.errors["convert"] and "MIRROR_PAD" in r.errors["convert"]
     assert r.sram.tflm_arena_bytes > 0
 
 

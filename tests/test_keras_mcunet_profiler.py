@@ -22,7 +22,12 @@ def _archs():
     return archs + [small.max_arch(), small.min_arch()]
 
 
-@pytest.mark.parametrize("k", range(len(_archs())))
+# The default run checks a few of each kind (random small, audio, the largest); -m slow checks them all.
+_DEFAULT_RUN = {0, 1, 2, 16, 19}
+
+
+@pytest.mark.parametrize("k", [pytest.param(k, marks=[] if k in _DEFAULT_RUN else [pytest.mark.slow])
+                               for k in range(len(_archs()))])
 def test_profile_equals_compiled_export(k):
     arch = _archs()[k]
     profile = km.profile(arch)
