@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from tinyengine_tflite.json_files import read_json, write_json  # noqa: F401  (the one JSON writer)
+
 SEARCH_CONFIG = "search_config.json"          # settings a resumed search must share
 SPACE_RESULT = "space_optimization.json"      # stage 1's table
 SPACE_TABLE = "space_optimization.txt"
@@ -16,19 +18,6 @@ BEST_ARCH = "best_arch.json"
 FINETUNE_BACKUP = "finetune_backup"
 BEST_WEIGHTS = "best_model.weights.h5"
 BEST_MODEL_INFO = "best_model.json"
-
-
-def write_json(path, obj) -> None:
-    """Write JSON atomically (a temporary file renamed over the target)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def check_search_config(project_dir: str, config: dict) -> None:

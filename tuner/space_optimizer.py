@@ -9,7 +9,6 @@ fit). `plot_macs_cdf` draws the paper's figure (cumulative distribution of the s
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from tqdm.auto import tqdm
 
 from keras_mcunet.search_space import Resolution, SearchSpace
 from tinyengine_tflite.arguments import check_count, check_ratio
+from tinyengine_tflite.json_files import read_json, write_json
 
 from .limits import Limits, kib, profile_arch
 
@@ -138,13 +138,11 @@ class SpaceOptimizationResult:
                    [SpaceStats.from_dict(s) for s in d["stats"]])
 
     def save(self, path) -> None:
-        with open(path, "w") as f:
-            json.dump(self.to_dict(), f)
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path) -> SpaceOptimizationResult:
-        with open(path) as f:
-            return cls.from_dict(json.load(f))
+        return cls.from_dict(read_json(path))
 
 
 def optimize_space(space: SearchSpace, limits: Limits, num_samples: int = 1000, min_fit_fraction: float = 0.1,
