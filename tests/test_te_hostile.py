@@ -203,3 +203,33 @@ def test_activations_together_over_the_limit():
     ops = [Op("ADD", [k, k], [k + 1]) for k in range(4)]
     _refused(graph_model(tensors, ops, [0], [4]), r"activation tensors total 83886080 bytes, more than the engine's "
                                                   r"limit of 67108864 bytes")
+
+
+def _verifier_mutants() -> dict[str, bytes]:
+    """Single-byte corruptions that FlatBuffers' verifier catches (LiteRT refuses the file before reading it) but a
+    plain bindings reader would read on: a tensor name's length past the buffer, a vtable larger than the buffer,
+    a field offset outside its table."""
+    import struct
+
+    import tflite
+    buf = HELLO.read_bytes()
+    tensor = tflite.Model.GetRootAs(buf, 0).Subgraphs(0).Tensors(0)
+    tab = tensor._tab
+    name_slot = tab.Pos + tab.Offset(10)                     # Tensor.name is field 3: vtable entry 4 + 2 * 3
+    name = name_slot + struct.unpack_from("<I", buf, name_slot)[0]
+    vtable = tab.Pos - struct.unpack_from("<i", buf, tab.Pos)[0]
+
+    def flip(pos, value):
+        b = bytearray(buf)
+        b[pos] = value
+        return bytes(b)
+    return {"string": flip(name + 3, 2), "vtable": flip(vtable, 0xFE), "field": flip(vtable + 5, 2)}
+
+
+@pytest.mark.parametrize("kind", ["string", "vtable", "field"])
+def test_what_the_flatbuffer_verifier_rejects_is_refused(kind):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    data = _verifier_mutants()[kind]
+    with pytest.raises(ValueError, match="valid Flatbuffer"):
+        Interpreter(model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    _refused(data, "corrupt or truncated flatbuffer")

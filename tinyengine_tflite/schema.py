@@ -8,8 +8,10 @@ compiler itself never loads TFLite Micro)."""
 from __future__ import annotations
 
 import importlib
+import struct
 from types import SimpleNamespace
 
+import flatbuffers.table
 import tflite
 
 _VECTOR_SUFFIXES = ("Length", "AsNumpy", "IsNone")
@@ -37,6 +39,45 @@ NUMPY_DTYPES = {
 _FIELDS: dict[type, list[str]] = {}
 
 
+class CorruptFlatbufferError(ValueError):
+    """The flatbuffer breaks a rule of FlatBuffers' verifier (what LiteRT checks before it reads a model)."""
+
+
+class _VerifiedTable(flatbuffers.table.Table):
+    """The bindings' table reader with the bounds checks of FlatBuffers' verifier on what the reader touches:
+    strings lie in the buffer and end with their terminator, vectors fit in the buffer."""
+    __slots__ = ()
+
+    def String(self, off):
+        start = off + struct.unpack_from("<I", self.Bytes, off)[0]
+        end = start + 4 + struct.unpack_from("<I", self.Bytes, start)[0]
+        if end >= len(self.Bytes) or self.Bytes[end] != 0:
+            raise CorruptFlatbufferError(f"the string at byte {start} runs past the buffer or lacks its terminator")
+        return super().String(off)
+
+    def VectorLen(self, off):
+        n = super().VectorLen(off)
+        if self.Vector(off) + n > len(self.Bytes):
+            raise CorruptFlatbufferError(f"a vector of {n} elements runs past the end of the buffer")
+        return n
+
+
+def _verify_table(tab) -> None:
+    """The verifier's checks of a table: aligned, its vtable well formed and in the buffer, its fields inside it."""
+    buf, pos = tab.Bytes, tab.Pos
+    if pos % 4 or pos < 0 or pos + 4 > len(buf):
+        raise CorruptFlatbufferError(f"a table at byte {pos} is misaligned or outside the buffer")
+    vtable = pos - struct.unpack_from("<i", buf, pos)[0]
+    if vtable % 2 or vtable < 0 or vtable + 4 > len(buf):
+        raise CorruptFlatbufferError(f"the vtable of the table at byte {pos} is misaligned or outside the buffer")
+    vsize, osize = struct.unpack_from("<HH", buf, vtable)
+    if vsize < 4 or vsize % 2 or vtable + vsize > len(buf) or pos + osize > len(buf):
+        raise CorruptFlatbufferError(f"the table at byte {pos} has a malformed vtable")
+    fields = struct.unpack_from(f"<{(vsize - 4) // 2}H", buf, vtable + 4)
+    if any(f and (f < 4 or f >= osize) for f in fields):
+        raise CorruptFlatbufferError(f"a field of the table at byte {pos} lies outside it")
+
+
 def _fields(cls) -> list[str]:
     """The schema fields of a bindings class: its accessors, less the vector helpers and the root functions."""
     if cls not in _FIELDS:
@@ -59,7 +100,10 @@ def _union(table, field: str):
 
 
 def _unpack(table):
-    """A bindings table as a SimpleNamespace with the object API's (lowerCamelCase) attribute names."""
+    """A bindings table as a SimpleNamespace with the object API's (lowerCamelCase) attribute names; the table is
+    verified first and read through _VerifiedTable."""
+    table._tab.__class__ = _VerifiedTable
+    _verify_table(table._tab)
     cls = type(table)
     out = SimpleNamespace()
     for field in _fields(cls):
