@@ -20,13 +20,17 @@ def int8_tflite(build, input_shapes, name: str, float_io: bool = False, seed: in
     import inspect
 
     def converter(keras, tf):
-        inputs = [keras.Input(shape=s, batch_size=None if dynamic_batch else 1) for s in input_shapes]
+        # Named, so the representative data is fed by name: the model's input order is TFLite's and would
+        # otherwise depend on how many Keras inputs the process made before (an xdist worker's test order).
+        inputs = [keras.Input(shape=s, batch_size=None if dynamic_batch else 1, name=f"in{i:02d}")
+                  for i, s in enumerate(input_shapes)]
         model = keras.Model(inputs, build(*inputs))
         rng = np.random.default_rng(seed)
 
         def representative():
-            for _ in range(16):
-                yield [rng.normal(0, representative_scale, (1, *s)).astype(np.float32) for s in input_shapes]
+            for _ in range(16):      # by name: the converted model's input order is TFLite's, not ours
+                yield {f"in{i:02d}": rng.normal(0, representative_scale, (1, *s)).astype(np.float32)
+                       for i, s in enumerate(input_shapes)}
         return tf.lite.TFLiteConverter.from_keras_model(model), representative
 
     key = (name, input_shapes, float_io, seed, representative_scale, inspect.getsource(build))
