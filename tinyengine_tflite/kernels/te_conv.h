@@ -1,4 +1,4 @@
-/* Convolution-family kernels: CONV_2D, DEPTHWISE_CONV_2D (normal and in-place), FULLY_CONNECTED.
+/* Convolution-family kernels: CONV_2D and FULLY_CONNECTED (DEPTHWISE_CONV_2D: te_depthwise.h).
  *
  * Activations are NHWC int8 with batch 1; bias int32; per-channel requantization (multiplier, shift). Offsets
  * follow one convention everywhere: input_offset is minus the input zero point, output_offset the output zero
@@ -11,8 +11,6 @@
  *   so that one 8-byte load feeds a 2x2 register tile (two pixels by two channels). Their biases have the input
  *   zero point folded in (bias + input_offset * sum(filter)), so they accumulate raw input values; padding
  *   takes the input zero point, which keeps the fold exact at the borders.
- * - DEPTHWISE_CONV_2D takes channel-major taps: w[c][ky][kx]; its bias has the input zero point folded in
- *   too, and its padding also takes the zero point.
  *
  * Every kernel with a scratch buffer has a _get_buffer_size function: the bytes of scratch it needs, the one
  * definition the compiler's planner is checked against. */
@@ -49,57 +47,6 @@ void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t
 /* The same for in_c a multiple of 4 and out_c even (compiled without the tails). */
 void te_conv2d_1x1_s8_c4(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                          const int32_t *mult, const int32_t *shift, int8_t *output);
-
-typedef struct {
-    int32_t in_h, in_w, in_c;
-    int32_t out_h, out_w, out_c;
-    int32_t depth_mult;
-    int32_t k_h, k_w;
-    int32_t stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
-    int32_t input_offset;    /* -input zero point */
-    int32_t output_offset;
-    int32_t act_min, act_max;
-} te_dw_params;
-
-/* Depthwise convolution works one channel at a time on int16 copies: the channel's taps (k_h rows of k_w
- * rounded up to even, zero-filled) and k_h of its input rows (raw values, the zero point for the padding; row length: the padded width (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1, plus one, rounded up
- * to even), so taps are multiplied two at a time. The _k3 / _k5 / _k7 variants are the same kernel unrolled for
- * a square kernel of that size and dilation 1. */
-int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p);
-void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                          const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
-void te_depthwise_conv_s8_k3(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
-void te_depthwise_conv_s8_k5(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
-void te_depthwise_conv_s8_k7(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
-
-int32_t te_depthwise_conv_s8_k3_get_buffer_size(const te_dw_params *p);
-int32_t te_depthwise_conv_s8_k5_get_buffer_size(const te_dw_params *p);
-int32_t te_depthwise_conv_s8_k7_get_buffer_size(const te_dw_params *p);
-
-/* In place (MCUNet): output may start at input (depth_mult 1). Each input row is read once, before any output
- * row that covers it is written, so where that order holds (dilation 1, pad_top < k_h, out_w <= in_w) the
- * outputs go straight over the input; otherwise each channel is computed into scratch (an out_h * out_w plane,
- * rounded up to 4, then the depthwise buffers) and then written over its own input channel, which no later
- * channel reads. */
-int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p);
-void te_depthwise_conv_s8_inplace(const te_dw_params *p, const int8_t *input, const int8_t *filter,
-                                  const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
-                                  int8_t *scratch);
-void te_depthwise_conv_s8_inplace_k3(const te_dw_params *p, const int8_t *input, const int8_t *filter,
-                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                                     int8_t *output, int8_t *scratch);
-void te_depthwise_conv_s8_inplace_k5(const te_dw_params *p, const int8_t *input, const int8_t *filter,
-                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                                     int8_t *output, int8_t *scratch);
-void te_depthwise_conv_s8_inplace_k7(const te_dw_params *p, const int8_t *input, const int8_t *filter,
-                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                                     int8_t *output, int8_t *scratch);
-int32_t te_depthwise_conv_s8_inplace_k3_get_buffer_size(const te_dw_params *p);
-int32_t te_depthwise_conv_s8_inplace_k5_get_buffer_size(const te_dw_params *p);
-int32_t te_depthwise_conv_s8_inplace_k7_get_buffer_size(const te_dw_params *p);
 
 typedef struct {
     int32_t batches, in_depth, out_depth;

@@ -2,7 +2,7 @@
 
 The lowering specializes each layer at compile time: it picks the kernel variant (a 1x1 convolution without
 im2col, depthwise kernels unrolled for 3x3 / 5x5 / 7x7), rearranges the weights into the layout the kernels
-read (pair-packed for convolutions and fully-connected layers, channel-major for depthwise; see te_conv.h) and
+read (pair-packed for convolutions and fully-connected layers, see te_conv.h; depthwise: te_depthwise.h) and
 sizes the scratch with the same formulas as the kernels' _get_buffer_size functions (tests check the two agree).
 The input zero point is folded into the bias at compile time (bias - zp * sum(filter)); the kernels fill
 padding with the input zero point so the fold stays exact at the borders. The multipliers are

@@ -1,0 +1,66 @@
+/* DEPTHWISE_CONV_2D kernels: normal and MCUNet's in-place execution.
+ *
+ * Activations are NHWC int8 with batch 1; bias int32; per-channel requantization (multiplier, shift);
+ * input_offset is minus the input zero point, output_offset the output zero point (as te_conv.h).
+ * Weights are channel-major taps, w[c][ky][kx] (tinyengine_tflite.ops.conv packs them); the bias has the input
+ * zero point folded in, and padding takes the zero point, which keeps the fold exact at the borders.
+ *
+ * Every kernel's _get_buffer_size function gives the bytes of scratch it needs, the one definition the
+ * compiler's planner is checked against. */
+#ifndef TE_DEPTHWISE_H
+#define TE_DEPTHWISE_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t depth_mult;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+    int32_t input_offset;    /* -input zero point */
+    int32_t output_offset;
+    int32_t act_min, act_max;
+} te_dw_params;
+
+/* Depthwise convolution works one channel at a time on int16 copies: the channel's taps (k_h rows of k_w
+ * rounded up to even, zero-filled) and k_h of its input rows (raw values, the zero point for the padding; row length: the padded width (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1, plus one, rounded up
+ * to even), so taps are multiplied two at a time. The _k3 / _k5 / _k7 variants are the same kernel unrolled for
+ * a square kernel of that size and dilation 1. */
+int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p);
+void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                          const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_k3(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_k5(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_k7(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                             const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
+
+int32_t te_depthwise_conv_s8_k3_get_buffer_size(const te_dw_params *p);
+int32_t te_depthwise_conv_s8_k5_get_buffer_size(const te_dw_params *p);
+int32_t te_depthwise_conv_s8_k7_get_buffer_size(const te_dw_params *p);
+
+/* In place (MCUNet): output may start at input (depth_mult 1). Each input row is read once, before any output
+ * row that covers it is written, so where that order holds (dilation 1, pad_top < k_h, out_w <= in_w) the
+ * outputs go straight over the input; otherwise each channel is computed into scratch (an out_h * out_w plane,
+ * rounded up to 4, then the depthwise buffers) and then written over its own input channel, which no later
+ * channel reads. */
+int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p);
+void te_depthwise_conv_s8_inplace(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
+                                  int8_t *scratch);
+void te_depthwise_conv_s8_inplace_k3(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                     int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_inplace_k5(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                     int8_t *output, int8_t *scratch);
+void te_depthwise_conv_s8_inplace_k7(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                     int8_t *output, int8_t *scratch);
+int32_t te_depthwise_conv_s8_inplace_k3_get_buffer_size(const te_dw_params *p);
+int32_t te_depthwise_conv_s8_inplace_k5_get_buffer_size(const te_dw_params *p);
+int32_t te_depthwise_conv_s8_inplace_k7_get_buffer_size(const te_dw_params *p);
+
+#endif /* TE_DEPTHWISE_H */
