@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .layers import LoweredModel
+from .patches import PatchPlan, PatchStage, patch_schedule
 from .planner import Allocation, Plan, align, live_bytes, plan
 
 
@@ -19,6 +20,11 @@ class Schedule:
     inplace: set[int]                     # layers that run their in-place variant
     live: list[int]                       # bytes live at each layer
     faster: set[int] = field(default_factory=set)   # layers that run their faster variant
+    patches: PatchStage | None = None     # patch-based execution: its layers index patches.model, not the input
+
+    def executed(self, model: LoweredModel) -> LoweredModel:
+        """The model this schedule's layer indices refer to: `model`, or the patch-based one."""
+        return self.patches.model if self.patches is not None else model
 
     @property
     def arena_bytes(self) -> int:
@@ -63,11 +69,28 @@ def lifetimes(inputs, steps, outputs, end: int) -> tuple[dict, dict]:
     return first, last
 
 
-def schedule(model: LoweredModel, inplace: bool = True, strategies=None) -> Schedule:
+def schedule(model: LoweredModel, inplace: bool = True, strategies=None, patches: str | PatchPlan | None = None,
+             max_mac_overhead: float = 0.2) -> Schedule:
+    """The layer-wise schedule (patches None), or patch-based execution of the first layers (see patches.py):
+    a PatchPlan, its text ('3x2@12': a 3 x 2 grid, layers 0 .. 12), or "auto": the split and grid of the
+    smallest arena whose executed MACs stay within (1 + max_mac_overhead) x the layer-wise MACs, the layer-wise
+    schedule where none is smaller."""
+    layerwise = schedule_layers(model, inplace, strategies)
+    if patches is None or patches == "none":
+        return layerwise
+    return patch_schedule(model, layerwise, patches, max_mac_overhead,
+                          lambda m, widen: schedule_layers(m, inplace, strategies, widen))
+
+
+def schedule_layers(model: LoweredModel, inplace: bool = True, strategies=None,
+                    widen: dict[int, tuple[int, int]] | None = None) -> Schedule:
+    """Layer-by-layer schedule; `widen` keeps some buffers live over extra layers (buffer -> (first, last))."""
     n = len(model.layers)
     # model outputs stay live past the last layer
     first, last = lifetimes([s.buffer for s in model.inputs], [(ly.inputs, ly.outputs) for ly in model.layers],
                             [s.buffer for s in model.outputs], n)
+    for b, (f, t) in (widen or {}).items():
+        first[b], last[b] = min(first[b], f), max(last[b], t)
 
     # Union of buffers that share memory: an in-place layer's output takes its dying input's place.
     group = {b: b for b in first}
