@@ -42,11 +42,13 @@ def compiler() -> str:
     return os.environ.get("CC", "cc")
 
 
-def _key(model_bytes: bytes, prefix: str, reference: str = "litert") -> str:
+def _key(model_bytes: bytes, prefix: str, reference: str = "litert", patches: str = "") -> str:
     h = hashlib.sha256()
     h.update(model_bytes)
     h.update(prefix.encode())
     h.update(f"reference={reference}".encode())
+    if patches:
+        h.update(f"patches={patches}".encode())
     h.update(" ".join([compiler()] + HOST_CFLAGS).encode())
     for p in sorted(Path(__file__).parent.glob("*.py")) + sorted(KERNEL_DIR.glob("te_*.[ch]")) + \
             sorted(Path(__file__).parent.glob("ops/*.py")):
@@ -69,7 +71,7 @@ def build_shared_library(model_bytes: bytes, lowered: LoweredModel, sched: Sched
     `lowered` was compiled for). Concurrent builders of the same model wait on a lock and the first one's
     result is reused; a finished library appears atomically."""
     root = cache_dir()
-    key = _key(model_bytes, prefix, reference)
+    key = _key(model_bytes, prefix, reference, str(sched.patches.plan) if sched.patches is not None else "")
     final = root / key / f"lib{prefix}.so"
     if final.exists():
         return final

@@ -151,8 +151,9 @@ def _header(model: LoweredModel, sched: Schedule, prefix: str) -> str:
             "/* The same tensors as int8_t *: for int8 ones (of another type: cast, or use the _data functions). */",
             f"int8_t *{prefix}_input(int i);", f"int8_t *{prefix}_output(int i);",
             f"/* Runs the network: {P}_OK, or {P}_ERR_NOT_INITIALIZED. */", f"int {prefix}_invoke(void);",
-            "/* Zeroes the state of the stateful operators (SVDF), which each invoke reads and updates; it starts",
-            f" * at zero. {P}_OK. */", f"int {prefix}_reset_state(void);",
+            "/* Resets the state of the stateful operators (SVDF, LSTM), which each invoke reads and updates, to",
+            f" * its start value (zero; an int8 LSTM hidden state its zero point). {P}_OK. */",
+            f"int {prefix}_reset_state(void);",
             "/* Quantize float input i into its tensor (int8, uint8 or int16) / dequantize output i, exactly as",
             f" * TFLite does. {P}_OK, or {P}_ERR_BAD_INPUT when i is out of range, there is no arena yet, or the",
             " * tensor is int32 / int64 (not quantized). */",
@@ -345,15 +346,17 @@ def _state_name(i: int, k: int) -> str:
 
 
 def _states(model: LoweredModel, prefix: str) -> list[str]:
-    """The stateful operators' state: static arrays outside the arena (zero at start), and {prefix}_reset_state()."""
+    """The stateful operators' state: static arrays outside the arena (each element its State.initial at start),
+    and {prefix}_reset_state()."""
     P = prefix.upper()
     decls, resets = [], []
     for i, layer in enumerate(model.layers):
         for k, st in enumerate(layer.states):
             name = _state_name(i, k)
-            decls.append(f"static {CTYPES[st.dtype]} {name}[{st.count}];  /* state of layer {i} ({layer.op}): "
+            init = f" = {{{', '.join([str(st.initial)] * st.count)}}}" if st.initial else ""
+            decls.append(f"static {CTYPES[st.dtype]} {name}[{st.count}]{init};  /* state of layer {i} ({layer.op}): "
                          f"{safe_comment(st.name, 60)} */")
-            resets.append(f"    for (k = 0; k < {st.count}; ++k) {{ {name}[k] = 0; }}")
+            resets.append(f"    for (k = 0; k < {st.count}; ++k) {{ {name}[k] = {st.initial}; }}")
     head = ["/* State (variable tensors): kept from one invoke to the next, outside the arena. */"] if decls else []
     body = ["    int32_t k;", *resets] if resets else []
     return [*head, *decls, *([""] if decls else []), f"int {prefix}_reset_state(void) {{", *body,
@@ -363,7 +366,8 @@ def _states(model: LoweredModel, prefix: str) -> list[str]:
 def _layer_call(model: LoweredModel, sched: Schedule, i: int, names: dict[int, str], prefix: str) -> str:
     layer = model.layers[i]
     kernel, scratch = sched.kernel(model, i)
-    args = [f"&L{i}_params"]
+    per_patch = sched.patches is not None and i in sched.patches.patch_params
+    args = [f"&L{i}_params[p]" if per_patch else f"&L{i}_params"]
     ins = [names[b] for b in layer.inputs]
     args += ["(const int8_t *const[]){" + ", ".join(ins) + "}"] if layer.array_inputs else ins
     args += [f"{prefix}_L{i}_{c.name}" if c.count else "NULL" for c in layer.consts]
@@ -373,7 +377,31 @@ def _layer_call(model: LoweredModel, sched: Schedule, i: int, names: dict[int, s
         args.append(f"L{i}_SCRATCH")
     elif layer.takes_scratch:
         args.append("NULL")
-    return f"    TE_LAYER_BEGIN({i}); {kernel}({', '.join(args)}); TE_LAYER_END({i});"
+    indent = "        " if per_patch else "    "
+    return f"{indent}TE_LAYER_BEGIN({i}); {kernel}({', '.join(args)}); TE_LAYER_END({i});"
+
+
+def _params(layer, i: int, per_patch: list[dict] | None) -> str:
+    """Layer i's parameter struct, or (patch-based stage) its array with one struct per patch."""
+    def fields(params):
+        return ", ".join(f".{k} = {_c_number(v)}" for k, v in params.items())
+    if per_patch is None:
+        return f"static const {layer.param_struct} L{i}_params = {{{fields(layer.params)}}};"
+    rows = ",\n".join(f"    {{{fields(q)}}}" for q in per_patch)
+    return f"static const {layer.param_struct} L{i}_params[{len(per_patch)}] = {{\n{rows}\n}};"
+
+
+def _calls(model: LoweredModel, sched: Schedule, names: dict[int, str], prefix: str) -> list[str]:
+    """The body of {prefix}_invoke: one call per layer, the patch stage's in a loop over the patches."""
+    calls = [_layer_call(model, sched, i, names, prefix) for i in range(len(model.layers))]
+    st = sched.patches
+    if st is None:
+        return calls
+    return [*calls[:st.first],
+            f"    /* patch stage: layers {st.first} .. {st.last} once per patch ({st.plan.rows} x {st.plan.cols} "
+            "tiles of the stage output) */",
+            "    for (int32_t p = 0; p < " + str(st.n_patches) + "; ++p) {", *calls[st.first:st.last + 1], "    }",
+            *calls[st.last + 1:]]
 
 
 def _source(model: LoweredModel, sched: Schedule, prefix: str) -> str:
@@ -391,14 +419,13 @@ def _source(model: LoweredModel, sched: Schedule, prefix: str) -> str:
         outs = " + ".join(_shape(model.buffers[b].shape) for b in layer.outputs)
         out.append(f"/* layer {i}: {layer.op} (operator {layer.op_index}), {ins} -> {outs}"
                    f"{', in place' if i in sched.inplace else ''} */")
-        fields = ", ".join(f".{k} = {_c_number(v)}" for k, v in layer.params.items())
-        out.append(f"static const {layer.param_struct} L{i}_params = {{{fields}}};")
+        out.append(_params(layer, i, sched.patches.patch_params.get(i) if sched.patches is not None else None))
     out += ["", *_init(sched, prefix), *_states(model, prefix)]
     out += _io_table(prefix, "input", model.inputs, model, names)
     out += _io_table(prefix, "output", model.outputs, model, names)
     out += _float_io(prefix, "input", model.inputs, model) + _float_io(prefix, "output", model.outputs, model)
     out += [f"int {prefix}_invoke(void) {{", *_no_arena_guard(prefix, f"{P}_ERR_NOT_INITIALIZED"),
-            *[_layer_call(model, sched, i, names, prefix) for i in range(len(model.layers))],
+            *_calls(model, sched, names, prefix),
             f"    return {P}_OK;", "}", ""]
     return "\n".join(out)
 

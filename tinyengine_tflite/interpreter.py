@@ -65,7 +65,9 @@ class Interpreter:
     The model is `model_path` (str, bytes or os.PathLike) or `model_content` (the flatbuffer bytes).
     `reference` picks the reference kernels the outputs equal byte for byte: "litert" (LiteRT's reference
     kernels, the default) or "tflm" (TensorFlow Lite Micro); they differ on a few operators (FULLY_CONNECTED,
-    MUL, LOGISTIC, TANH, PRELU, the RELUs: see the README).
+    MUL, LOGISTIC, TANH, PRELU, the RELUs: see the README). `patches` ("auto", a PatchPlan or "ROWSxCOLS@LAYER")
+    runs the first layers patch by patch (MCUNetV2), within `max_mac_overhead` more MACs for "auto"; the outputs
+    are the same.
     tf.lite.Interpreter's other keyword arguments are checked as it checks them (num_threads an int >= 1,
     experimental_op_resolver_type an OpResolverType; LiteRT's further experimental_* options are accepted) and
     otherwise have no effect: the generated code has one execution path, with no delegates and no threads, and
@@ -74,7 +76,7 @@ class Interpreter:
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
                  experimental_op_resolver_type=OpResolverType.AUTO, experimental_preserve_all_tensors=False,
                  experimental_disable_delegate_clustering=False, experimental_default_delegate_latest_features=False,
-                 *, reference: str = "litert", **experimental):
+                 *, reference: str = "litert", patches=None, max_mac_overhead: float = 0.2, **experimental):
         if (model_path is None) == (model_content is None):
             raise ValueError("Exactly one of model_path and model_content must be given")
         _check_options(num_threads, experimental_op_resolver_type, experimental)
@@ -82,7 +84,8 @@ class Interpreter:
         model = model_content if model_content is not None else os.fsdecode(model_path)
         self._bytes, name = load_model_bytes(model)
         self._model, self._sched = compile_model(self._bytes if model_content is not None else model,
-                                                 reference=reference)
+                                                 reference=reference, patches=patches,
+                                                 max_mac_overhead=max_mac_overhead)
         self._signatures = {s.key: s for s in read_signatures(self._bytes, name)}
         self._lib = None
         self._lib_copy = None
