@@ -23,6 +23,32 @@
 #define TE_UNROLL
 #endif
 
+/* --- The kernel API's shared parameter types (the shape of CMSIS-NN's arm_nnfunctions.h) ------------------
+ * A kernel takes one const parameter struct built from these, then its tensors, then a scratch pointer where
+ * its _get_buffer_size function (the one definition of its scratch) asks for scratch. Offsets follow one
+ * scheme everywhere: input_offset is minus the input zero point (added to input values), output_offset the
+ * output zero point (added to results). Every field is an int32_t, so a parameter struct is a flat run of
+ * int32 values (the code generator fills them with nested designators, the tests mirror them through ctypes). */
+typedef struct {
+    int32_t h, w, c;        /* an NHWC activation of batch 1 */
+} te_dims;
+
+typedef struct {
+    int32_t h, w;           /* a kernel size, stride, dilation, or padding (top, left) */
+} te_hw;
+
+typedef struct {
+    int32_t min, max;       /* the fused activation's clamp, in output values */
+} te_activation;
+
+/* Per-channel requantization (CMSIS-NN's cmsis_nn_per_channel_quant_params): one multiplier and shift per
+ * output channel as TFLite's QuantizeMultiplier forms them (multiplier 0 or in [2^30, 2^31), a power-of-two
+ * shift). The generated code passes the two constant arrays; kernels keep them together in this struct. */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+} te_per_channel_quant_params;
+
 #define TE_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TE_MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -92,20 +92,21 @@ TE_ALWAYS_INLINE void te_mac_1x2(const int8_t *x0, const int8_t *w, int32_t dept
 }
 
 typedef struct {
-    const int32_t *bias, *mult, *shift;
+    const int32_t *bias;
+    te_per_channel_quant_params quant;
     int32_t output_offset, act_min, act_max;
     int32_t per_channel, double_rounding;   /* fully connected only (convolutions: per channel, twice) */
 } te_requant;
 
 TE_ALWAYS_INLINE int8_t te_requant_one(const te_requant *q, int32_t acc, int32_t ch, const int fc) {
     if (!fc) {
-        const te_quant_ch qc = te_quant_channel(q->mult[ch], q->shift[ch]);
+        const te_quant_ch qc = te_quant_channel(q->quant.multiplier[ch], q->quant.shift[ch]);
         return te_quant_output(&qc, acc, q->output_offset, q->act_min, q->act_max);
     }
     const int32_t k = q->per_channel ? ch : 0;
-    const int32_t scaled = q->double_rounding ? te_multiply_by_quantized_multiplier(acc, q->mult[k], q->shift[k])
-                                              : te_multiply_by_quantized_multiplier_single(acc, q->mult[k],
-                                                                                           q->shift[k]);
+    const int32_t m = q->quant.multiplier[k], s = q->quant.shift[k];
+    const int32_t scaled = q->double_rounding ? te_multiply_by_quantized_multiplier(acc, m, s)
+                                              : te_multiply_by_quantized_multiplier_single(acc, m, s);
     return (int8_t)te_clamp(scaled + q->output_offset, q->act_min, q->act_max);
 }
 
@@ -137,7 +138,7 @@ TE_ALWAYS_INLINE void te_gemm_pixels(const int8_t *x0, const int8_t *x1, int32_t
 
 static te_requant te_conv_requant(const te_conv_params *p, const int32_t *bias, const int32_t *mult,
                                   const int32_t *shift) {
-    const te_requant q = {bias, mult, shift, p->output_offset, p->act_min, p->act_max, 1, 1};
+    const te_requant q = {bias, {mult, shift}, p->output_offset, p->activation.min, p->activation.max, 1, 1};
     return q;
 }
 
@@ -146,8 +147,9 @@ static te_requant te_conv_requant(const te_conv_params *p, const int32_t *bias, 
 TE_ALWAYS_INLINE void te_conv_1x1(const te_conv_params *p, const int8_t *input, const int8_t *filter,
                                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
                                   const int C4) {
-    const int32_t pixels = p->out_h * p->out_w, depth = C4 ? p->in_c & ~3 : p->in_c, out_c = p->out_c;
-    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t pixels = p->output.h * p->output.w, out_c = p->output.c;
+    const int32_t depth = C4 ? p->input.c & ~3 : p->input.c;
+    const int32_t off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
     const int8_t *w = filter;
     for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * te_pad4(depth)) {
         const int two = C4 || oc + 1 < out_c;
@@ -189,25 +191,25 @@ void te_conv2d_1x1_s8_c4(const te_conv_params *p, const int8_t *input, const int
 }
 
 int32_t te_conv2d_s8_get_buffer_size(const te_conv_params *p) {
-    return 2 * te_pad4(p->k_h * p->k_w * p->in_c);
+    return 2 * te_pad4(p->kernel.h * p->kernel.w * p->input.c);
 }
 
 /* Gather the receptive field of output pixel px into col (depth values), padding with the input zero point. */
 static void te_im2col(const te_conv_params *p, const int8_t *input, int32_t px, int8_t *col) {
-    const int32_t iy0 = (px / p->out_w) * p->stride_h - p->pad_top;
-    const int32_t ix0 = (px % p->out_w) * p->stride_w - p->pad_left;
+    const int32_t iy0 = (px / p->output.w) * p->stride.h - p->padding.h;
+    const int32_t ix0 = (px % p->output.w) * p->stride.w - p->padding.w;
     const int8_t pad = (int8_t)(-p->input_offset);
-    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-        const int32_t iy = iy0 + ky * p->dil_h;
-        for (int32_t kx = 0; kx < p->k_w; ++kx) {
-            const int32_t ix = ix0 + kx * p->dil_w;
-            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
-                for (int32_t c = 0; c < p->in_c; ++c) {
+    for (int32_t ky = 0; ky < p->kernel.h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dilation.h;
+        for (int32_t kx = 0; kx < p->kernel.w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation.w;
+            if (iy < 0 || iy >= p->input.h || ix < 0 || ix >= p->input.w) {
+                for (int32_t c = 0; c < p->input.c; ++c) {
                     *col++ = pad;
                 }
             } else {
-                const int8_t *src = input + (iy * p->in_w + ix) * p->in_c;
-                for (int32_t c = 0; c < p->in_c; ++c) {
+                const int8_t *src = input + (iy * p->input.w + ix) * p->input.c;
+                for (int32_t c = 0; c < p->input.c; ++c) {
                     *col++ = src[c];
                 }
             }
@@ -218,7 +220,7 @@ static void te_im2col(const te_conv_params *p, const int8_t *input, int32_t px, 
 void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                   const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
     const te_requant q = te_conv_requant(p, bias, mult, shift);
-    const int32_t depth = p->k_h * p->k_w * p->in_c, pixels = p->out_h * p->out_w;
+    const int32_t depth = p->kernel.h * p->kernel.w * p->input.c, pixels = p->output.h * p->output.w;
     /* the columns' padding to a multiple of 4 meets zero weights: zero it once, multiply whole blocks */
     const int32_t depth4 = te_pad4(depth);
     int8_t *col0 = scratch, *col1 = scratch + depth4;
@@ -229,17 +231,17 @@ void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *fi
     for (; px + 2 <= pixels; px += 2) {
         te_im2col(p, input, px, col0);
         te_im2col(p, input, px + 1, col1);
-        int8_t *out = output + px * p->out_c;
-        te_gemm_pixels(col0, col1, depth4, p->out_c, filter, &q, 0, out, out + p->out_c);
+        int8_t *out = output + px * p->output.c;
+        te_gemm_pixels(col0, col1, depth4, p->output.c, filter, &q, 0, out, out + p->output.c);
     }
     if (px < pixels) {
         te_im2col(p, input, px, col0);
-        te_gemm_pixels(col0, NULL, depth4, p->out_c, filter, &q, 0, output + px * p->out_c, NULL);
+        te_gemm_pixels(col0, NULL, depth4, p->output.c, filter, &q, 0, output + px * p->output.c, NULL);
     }
 }
 
 int32_t te_conv2d_s8_q15_get_buffer_size(const te_conv_params *p) {
-    return 4 * te_pad4(p->k_h * p->k_w * p->in_c);
+    return 4 * te_pad4(p->kernel.h * p->kernel.w * p->input.c);
 }
 
 #if TE_DSP
@@ -247,21 +249,21 @@ int32_t te_conv2d_s8_q15_get_buffer_size(const te_conv_params *p) {
  * to col[4 * b + lane] (bytes 0 and 2) and col[4 * b + lane + 1] (bytes 1 and 3); lane 0 for the first pixel
  * of a pair, 2 for the second. Padding is the zero point. */
 static void te_im2col_q15(const te_conv_params *p, const int8_t *input, int32_t px, uint32_t *col, int32_t lane) {
-    const int32_t iy0 = (px / p->out_w) * p->stride_h - p->pad_top;
-    const int32_t ix0 = (px % p->out_w) * p->stride_w - p->pad_left;
+    const int32_t iy0 = (px / p->output.w) * p->stride.h - p->padding.h;
+    const int32_t ix0 = (px % p->output.w) * p->stride.w - p->padding.w;
     const uint32_t pad = te_sxtb16((uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u);
-    const int32_t in_c = p->in_c;
+    const int32_t in_c = p->input.c;
     col += lane;
-    for (int32_t ky = 0; ky < p->k_h; ++ky) {
-        const int32_t iy = iy0 + ky * p->dil_h;
-        for (int32_t kx = 0; kx < p->k_w; ++kx) {
-            const int32_t ix = ix0 + kx * p->dil_w;
-            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+    for (int32_t ky = 0; ky < p->kernel.h; ++ky) {
+        const int32_t iy = iy0 + ky * p->dilation.h;
+        for (int32_t kx = 0; kx < p->kernel.w; ++kx) {
+            const int32_t ix = ix0 + kx * p->dilation.w;
+            if (iy < 0 || iy >= p->input.h || ix < 0 || ix >= p->input.w) {
                 for (int32_t c = 0; c < in_c; c += 4, col += 4) {
                     col[0] = col[1] = pad;
                 }
             } else {
-                const int8_t *src = input + (iy * p->in_w + ix) * in_c;
+                const int8_t *src = input + (iy * p->input.w + ix) * in_c;
                 for (int32_t c = 0; c < in_c; c += 4, col += 4) {
                     const uint32_t v = te_load_u32(src + c);
                     col[0] = te_sxtb16(v);
@@ -276,8 +278,9 @@ static void te_im2col_q15(const te_conv_params *p, const int8_t *input, int32_t 
 void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
 #if TE_DSP
-    const int32_t blocks = p->k_h * p->k_w * p->in_c / 4, pixels = p->out_h * p->out_w, out_c = p->out_c;
-    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t blocks = p->kernel.h * p->kernel.w * p->input.c / 4, pixels = p->output.h * p->output.w;
+    const int32_t out_c = p->output.c;
+    const int32_t off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
     uint32_t *col = (uint32_t *)(void *)scratch;
     for (int32_t px = 0; px < pixels; px += 2) {
         const int two_px = px + 1 < pixels;
@@ -320,8 +323,8 @@ void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t
 
 void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, int8_t *output) {
-    const te_requant q = {bias, mult, shift, p->output_offset, p->act_min, p->act_max, p->per_channel,
-                          p->double_rounding};
+    const te_requant q = {bias, {mult, shift}, p->output_offset, p->activation.min, p->activation.max,
+                          p->per_channel, p->double_rounding};
     const int32_t depth = p->in_depth, n = p->out_depth;
     int32_t b = 0;
     for (; b + 2 <= p->batches; b += 2) {

@@ -126,12 +126,24 @@ def pair_packed_count(channels: int, depth: int) -> int:
 
 def conv2d_buffer_size(p: dict) -> int:
     """te_conv2d_s8_get_buffer_size: two im2col columns of the depth rounded up to 4."""
-    return 2 * _pad4(p["k_h"] * p["k_w"] * p["in_c"])
+    return 2 * _pad4(p["kernel.h"] * p["kernel.w"] * p["input.c"])
 
 
 def conv2d_q15_buffer_size(p: dict) -> int:
     """te_conv2d_s8_q15_get_buffer_size: two im2col columns of int16, the depth rounded up to 4."""
-    return 4 * _pad4(p["k_h"] * p["k_w"] * p["in_c"])
+    return 4 * _pad4(p["kernel.h"] * p["kernel.w"] * p["input.c"])
+
+
+def conv_params(in_shape, out_shape, k, stride, dil, pads, quant) -> dict:
+    """te_conv_params (te_conv.h, built from te_common.h's te_dims / te_hw / te_activation), field by field in
+    declaration order; the keys are the C designators of the nested fields."""
+    fields = {}
+    for struct, values in (("input", in_shape), ("output", out_shape)):
+        fields.update({f"{struct}.{d}": int(v) for d, v in zip("hwc", values)})
+    for struct, values in (("kernel", k), ("stride", stride), ("dilation", dil), ("padding", pads)):
+        fields.update({f"{struct}.{d}": int(v) for d, v in zip("hw", values)})
+    return {**fields, "input_offset": quant["input_offset"], "output_offset": quant["output_offset"],
+            "activation.min": quant["act_min"], "activation.max": quant["act_max"]}
 
 
 def depthwise_buffer_size(p: dict) -> int:
@@ -165,9 +177,7 @@ def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, p
     (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
     pointwise = kh == kw == 1 and tuple(stride) == (1, 1) and list(pads) == [0, 0] and (oh, ow) == (ih, iw)
     quant = quant or dict(input_offset=0, output_offset=0, act_min=-128, act_max=127)
-    params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
-                  stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0],
-                  pad_left=pads[1], **quant)
+    params = conv_params(in_shape, out_shape, k, stride, dil, pads, quant)
     layer = Layer(
         "CONV_2D", op_index, _conv_kernel(pointwise, ic, oc), "te_conv_params", params,
         [in_buf], [out_buf], consts if consts is not None else _weight_consts(pair_packed_count(oc, kh * kw * ic), oc),
@@ -251,6 +261,9 @@ def fully_connected_layer(op_index, in_buf, out_buf, batches, in_depth, out_dept
     if consts is None:
         consts = _weight_consts(pair_packed_count(out_depth, in_depth), out_depth, n_requant)
         consts[0].name = "weights"
-    return Layer("FULLY_CONNECTED", op_index, "te_fully_connected_s8", "te_fc_params",
-                 dict(batches=batches, in_depth=in_depth, out_depth=out_depth, **quant),
+    params = {"batches": batches, "in_depth": in_depth, "out_depth": out_depth,
+              "output_offset": quant["output_offset"], "activation.min": quant["act_min"],
+              "activation.max": quant["act_max"], "per_channel": quant["per_channel"],
+              "double_rounding": quant["double_rounding"]}
+    return Layer("FULLY_CONNECTED", op_index, "te_fully_connected_s8", "te_fc_params", params,
                  [in_buf], [out_buf], consts, macs=batches * in_depth * out_depth)
