@@ -12,12 +12,13 @@ from .lower import REFERENCES
 
 def _convert(args) -> int:
     from .compiler import convert
-    report = convert(args.model, args.output, prefix=args.prefix, inplace=not args.no_inplace,
-                     reference=args.reference)
+    options = dict(inplace=not args.no_inplace, reference=args.reference, patches=args.patches,
+                   max_mac_overhead=args.max_mac_overhead)
+    report = convert(args.model, args.output, prefix=args.prefix, **options)
     print(report)
     if args.plan:
         from .compiler import compile_model
-        _, sched = compile_model(args.model, inplace=not args.no_inplace, reference=args.reference)
+        _, sched = compile_model(args.model, **options)
         print()
         print(sched.plan.describe(sched.allocations))
     print(f"\nwrote {len(report.files)} files to {args.output}")
@@ -45,11 +46,39 @@ def build_parser() -> argparse.ArgumentParser:
                         "(LiteRT's reference kernels, the default) or tflm (TensorFlow Lite Micro); they differ on "
                         "FULLY_CONNECTED (single vs double rounding), MUL (multiplier in float32 vs double) and "
                         "LOGISTIC (float32 table vs fixed point)")
+    c.add_argument("--patches", default=None, type=_patches, metavar="auto|none|ROWSxCOLS@LAYER",
+                   help="patch-based inference (MCUNetV2): run the first layers patch by patch; auto picks the split "
+                        "layer and grid of the smallest peak SRAM (layer-wise when that is not smaller), e.g. "
+                        "3x2@12 runs layers 0 .. 12 on 3 rows x 2 columns of tiles; none (the default) runs "
+                        "layer by layer")
+    c.add_argument("--max-mac-overhead", default=0.2, type=_fraction, metavar="FRACTION",
+                   help="with --patches auto: at most this fraction of MACs recomputed in the patch halos "
+                        "(default 0.2)")
     c.add_argument("--plan", action="store_true", help="also print the arena plan (offset, size, lifetime)")
     c.set_defaults(func=_convert)
     from .bench_cli import add_bench_parser
     add_bench_parser(sub)
     return p
+
+
+def _patches(text: str):
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    from .patches import PatchPlan
+    try:
+        return PatchPlan.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e}; or auto, or none") from None
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number >= 0")
+    return value
 
 
 def _c_identifier(text: str) -> str:

@@ -116,10 +116,11 @@ def emulate(fw: Firmware, inputs, timeout_s: float | None = None, stack_bytes: i
 
 
 def run_on_cortexm(model, part=DEFAULT_PART, name: str | None = None, seed: int = 0, timeout_s: float | None = None,
-                   work_dir=None, stack_bytes: int = STACK_RESERVE_BYTES, opt: str = SPEED_OPT) -> CortexMRun:
-    """Cortex-M4 build (-mcpu=cortex-m4 -mthumb, `opt`, per-layer markers) of `model`, emulated on `part` with a
-    random int8 input (`seed`). A model that does not fit the part, or whose emulation runs past timeout_s,
-    comes back with that status; build errors raise CortexMError."""
+                   work_dir=None, stack_bytes: int = STACK_RESERVE_BYTES, opt: str = SPEED_OPT,
+                   patches=None) -> CortexMRun:
+    """Cortex-M4 build (-mcpu=cortex-m4 -mthumb, `opt`, per-layer markers) of `model` (`patches` as in convert),
+    emulated on `part` with a random int8 input (`seed`). A model that does not fit the part, or whose emulation
+    runs past timeout_s, comes back with that status; build errors raise CortexMError."""
     from .interpreter import Interpreter
     from .reader import load_model_bytes
 
@@ -128,7 +129,8 @@ def run_on_cortexm(model, part=DEFAULT_PART, name: str | None = None, seed: int 
     name = name or (Path(path_name).stem if path_name != "<bytes>" else "model")
     tmp = Path(tempfile.mkdtemp(prefix="te-cortexm-", dir=work_dir))
     try:
-        fw = build_firmware(buf, tmp, cpu=EMULATED_CPU, part=part, name=name, opt=opt, profile_layers=True)
+        fw = build_firmware(buf, tmp, cpu=EMULATED_CPU, part=part, name=name, opt=opt, profile_layers=True,
+                            patches=patches)
         out = CortexMRun("ok", part, EMULATED_CPU, fw.sizes(), fw.sram_needed(stack_bytes), stack_bytes,
                          macs=fw.report.macs)
         fits, why = fw.fits(stack_bytes)
@@ -142,7 +144,7 @@ def run_on_cortexm(model, part=DEFAULT_PART, name: str | None = None, seed: int 
         except EmulationTimeout as e:
             out.status, out.reason = "timeout", str(e)
             return out
-        host = _host_outputs(Interpreter(model_content=buf), fw, q_inputs)
+        host = _host_outputs(Interpreter(model_content=buf, patches=patches), fw, q_inputs)
         out.instructions, out.cycles, out.emulation_seconds = emu.instructions, emu.cycles, emu.seconds
         out.stack_bytes = emu.stack_bytes
         out.peak_sram_bytes = fw.data_bytes + fw.bss_bytes + emu.stack_bytes

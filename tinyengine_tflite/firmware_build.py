@@ -112,8 +112,9 @@ def _run(cmd, cwd, what, model_name) -> str:
 
 def build_firmware(model, work_dir, cpu: str = "cortex-m7", part=DEFAULT_PART, prefix: str = "model",
                    name: str | None = None, opt: str = SIZE_OPT, profile_layers: bool = False,
-                   extra_flags=()) -> Firmware:
-    """Convert `model` (path or bytes) and build a bare-metal firmware for `cpu` into work_dir; returns its sizes."""
+                   extra_flags=(), patches=None) -> Firmware:
+    """Convert `model` (path or bytes; `patches` as in convert) and build a bare-metal firmware for `cpu` into
+    work_dir; returns its sizes."""
     from .codegen import check_prefix, generate
     from .compiler import compile_model
     from .reader import load_model_bytes
@@ -128,7 +129,7 @@ def build_firmware(model, work_dir, cpu: str = "cortex-m7", part=DEFAULT_PART, p
     work = Path(work_dir)
     src, obj = work / "src", work / "obj"
     obj.mkdir(parents=True, exist_ok=True)
-    lowered, sched = compile_model(buf)
+    lowered, sched = compile_model(buf, patches=patches)
     report = make_report(lowered, sched)
     report.files = generate(lowered, sched, src, prefix)
     (work / "link.ld").write_text(LINKER_SCRIPT_PATH.read_text().format(

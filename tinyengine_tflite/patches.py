@@ -55,12 +55,13 @@ class PatchPlan:
 class PatchStage:
     """What patch-based execution changed: the model actually run (its layers first .. last run once per
     patch, each with its own parameters for each patch) and the figures of the report."""
+    # layerwise: the layer-wise Schedule of the input model (its arena_bytes, live)
     plan: PatchPlan
     model: LoweredModel                      # the executed model: copies, stage layers on patch buffers, the rest
     first: int                               # layers first .. last of `model` run once per patch
     last: int
     patch_params: dict[int, list[dict]]      # layer of `model` -> its parameters for each patch
-    layerwise_arena_bytes: int
+    layerwise: object                        # the layer-wise Schedule of the model
     layerwise_macs: int
     macs: int                                # executed MACs, the recomputed halos included
 
@@ -472,6 +473,6 @@ def patch_schedule(model: LoweredModel, layerwise, patches, max_mac_overhead: fl
 def _patched(model: LoweredModel, layerwise, st: _Stage, plan: PatchPlan, schedule_layers):
     executed, first, last, params, macs = build(model, st, plan.rows, plan.cols)
     sched = schedule_layers(executed, {st.input: (first, last), st.output: (first, last)})
-    sched.patches = PatchStage(plan, executed, first, last, params, layerwise.arena_bytes,
+    sched.patches = PatchStage(plan, executed, first, last, params, layerwise,
                                sum(ly.macs for ly in model.layers), macs)
     return sched
