@@ -163,8 +163,9 @@ def test_bench_cli_writes_json_markdown_plots(bench_run):
     conv = data["models"][1]
     assert conv["tinyengine"]["inplace_layers"] >= 1
     assert conv["tinyengine"]["peak_sram_bytes"] <= conv["tinyengine"]["no_inplace_arena_bytes"]
+    assert "patch_peak_sram_bytes" in conv["tinyengine"] and "tinyengine_patches" in conv["layers"]
     md = (out / "B.md").read_text()
-    for text in ("## Targets", "## Peak SRAM", "## Flash", "## Host latency", "tflm_hello_world_int8",
+    for text in ("## Targets", "## Peak SRAM", "patch-based peak (plan, MACs)", "## Flash", "## Host latency", "tflm_hello_world_int8",
                  "bench_mobilenet_block", "plots/bench_mobilenet_block.png", "AMD" if "AMD" in
                  data["environment"]["cpu"] else data["environment"]["cpu"][:8]):
         assert text in md

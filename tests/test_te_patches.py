@@ -89,10 +89,8 @@ def test_every_split_and_grid_bit_exact(net, net_reference):
     lowered, _ = compile_model(net)
     for st in valid_splits(lowered):
         h, w = lowered.buffers[st.output].shape[1:3]
-        for rows in sorted({1, 2, 3, min(h, 5), h}):
-            for cols in sorted({1, 2, min(w, 4), w}):
-                if rows * cols > 1:
-                    _assert_patched_exact(net, net_reference, f"{rows}x{cols}@{st.split}")
+        for rows, cols in ((min(h, 3), min(w, 2)), (2, 1), (h, w)):      # uneven, rows only, one-pixel tiles
+            _assert_patched_exact(net, net_reference, f"{rows}x{cols}@{st.split}")
 
 
 @pytest.mark.slow

@@ -56,12 +56,14 @@ def command_line(args) -> str:
 def summary(suite: Suite) -> str:
     def b(n):
         return f"{n:,}" if isinstance(n, int) else "-"
-    rows = [f"{'model':<28} {'TFLM arena':>11} {'tinyengine':>11} {'ratio':>7} {'flash':>10} {'host x':>7} "
+    rows = [f"{'model':<28} {'TFLM arena':>11} {'tinyengine':>11} {'patches':>11} {'ratio':>7} {'flash':>10} "
+            f"{'host x':>7} "
             f"{'M4 instr':>13} {'M4 cycles':>13}  status"]
     for r in suite.models:
         s, te, f, lat, c = r.sram, r.tinyengine, r.flash, r.latency, r.cortexm
         ok = c is not None and c.status == "ok"
         rows.append(f"{r.model[:28]:<28} {b(s and s.tflm_like_for_like_bytes):>11} {b(te and te.peak_sram_bytes):>11} "
+                    f"{b(te and te.patch_peak_sram_bytes):>11} "
                     f"{f'{s.ratio:.2f}x' if s and s.ratio else '-':>7} {b(f and f.flash_bytes):>10} "
                     f"{f'{lat.speedup_vs_tflm:.1f}x' if lat and lat.speedup_vs_tflm else '-':>7} "
                     f"{b(c.instructions) if ok else (c.status if c else '-'):>13} {b(c.cycles) if ok else '-':>13}  "

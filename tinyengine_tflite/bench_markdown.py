@@ -108,10 +108,12 @@ def _sram_section(results: list[ModelBenchmark], opts) -> list[str]:
          "`print_allocations()`. tinyengine: the arena, which is all the RAM the generated code uses (a "
          "Cortex-M firmware adds a stack; see the Cortex-M table). Lower bound: the most bytes that must be live "
          "at once in layer-by-layer execution with in-place depthwise; peak / bound shows how far the planner "
-         "is from optimal.", "",
+         "is from optimal. Patch-based: the peak with `patches=\"auto\"` (MCUNetV2: the first layers run patch by "
+         "patch, at most 20% more MACs; split layer and grid as ROWSxCOLS@LAYER), '-' where layer-wise is smaller.",
+         "",
          "| model | float I/O | TFLM arena | TFLM int8-I/O arena | TFLM head / tail | tinyengine peak | "
-         "no in-place | lower bound | peak / bound | TFLM / tinyengine |",
-         "|---|:-:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+         "no in-place | lower bound | peak / bound | TFLM / tinyengine | patch-based peak (plan, MACs) |",
+         "|---|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         s, te = r.sram, r.tinyengine
         ht = f"{_b(s.tflm_head_bytes)} / {_b(s.tflm_tail_bytes)}" if s and s.tflm_head_bytes is not None else "-"
@@ -119,9 +121,15 @@ def _sram_section(results: list[ModelBenchmark], opts) -> list[str]:
                  f"{_b(s and s.tflm_arena_bytes)} | {_b(s and s.tflm_arena_int8_io_bytes)} | {ht} | "
                  f"{_b(te and te.peak_sram_bytes)} | {_b(te and te.no_inplace_arena_bytes)} | "
                  f"{_b(te and te.lower_bound_bytes)} | {_x(s and s.planner_over_lower_bound, 3)} | "
-                 f"**{_x(s and s.ratio)}** |")
+                 f"**{_x(s and s.ratio)}** | {_patch_cell(te)} |")
     gm = geomean([r.sram.ratio for r in results if r.sram])
     return L + ["", f"Geometric mean TFLM / tinyengine: **{_x(gm)}**.", ""]
+
+
+def _patch_cell(te) -> str:
+    if te is None or te.patch_peak_sram_bytes is None:
+        return "-"
+    return f"{_b(te.patch_peak_sram_bytes)} ({te.patch_plan}, {te.patch_mac_overhead:+.1%})"
 
 
 def _flash_section(results) -> list[str]:

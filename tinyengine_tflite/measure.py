@@ -69,6 +69,9 @@ class Conversion:
     layers: int
     inplace_layers: int
     peak_layer: PeakLayer | None
+    patch_peak_sram_bytes: int | None = None   # patches="auto": the patch-based peak (None: layer-wise is smaller)
+    patch_plan: str | None = None              # its split and grid, ROWSxCOLS@LAYER
+    patch_mac_overhead: float | None = None    # its recomputed MACs over the layer-wise MACs
 
 
 @dataclass
@@ -130,6 +133,8 @@ class LayerMemory:
     tinyengine_arena: int
     tinyengine_no_inplace: list[tuple[int, int]]
     tinyengine_no_inplace_arena: int
+    tinyengine_patches: list[tuple[int, int]] = field(default_factory=list)   # patch-based (auto), when chosen
+    tinyengine_patches_arena: int | None = None
 
 
 @dataclass
@@ -267,12 +272,17 @@ def per_layer_memory(buf: bytes, name: str) -> LayerMemory:
     g = strip_float_io(buf, name)
     ops, tflm_live = tflm_live_bytes(g)
     curves = []
-    for inplace in (True, False):
-        lowered, sched = compile_model(g, inplace=inplace)
+    for inplace, patches in ((True, None), (False, None), (True, "auto")):
+        lowered, sched = compile_model(g, inplace=inplace, patches=patches)
+        if patches and sched.patches is None:
+            break
         rep = make_report(lowered, sched)
         pts: dict[int, int] = {}
+        stage = [ly.op_index for ly in lowered.layers if ly.op_index >= 0][:1]
         for layer, lr in zip(lowered.layers, rep.layers):
-            pts[layer.op_index] = max(pts.get(layer.op_index, 0), lr.live_bytes)
+            # the patch stage's copies (no operator) count at the stage's first operator
+            op = layer.op_index if layer.op_index >= 0 else stage[0] if stage else 0
+            pts[op] = max(pts.get(op, 0), lr.live_bytes)
         curves += [sorted(pts.items()), rep.peak_sram_bytes]
     return LayerMemory("int8 I/O rewrite" if g != buf else "as is", ops, tflm_live, *curves)
 
@@ -289,9 +299,15 @@ def convert_stage(buf: bytes) -> Conversion:
         top = max(rep.layers, key=lambda lr: lr.live_bytes)      # the first layer with the most live bytes
         peak = PeakLayer(top.index, top.op, top.live_bytes, [list(x) for x in top.input_shapes],
                          [list(x) for x in top.output_shapes])
-    return Conversion(rep.peak_sram_bytes, rep.arena_bytes, sched_no.arena_bytes, rep.lower_bound_bytes,
+    conv = Conversion(rep.peak_sram_bytes, rep.arena_bytes, sched_no.arena_bytes, rep.lower_bound_bytes,
                       rep.plan_strategy, rep.flash_bytes, rep.weight_bytes, rep.macs, len(rep.layers),
                       sum(lr.inplace for lr in rep.layers), peak)
+    patched = make_report(*compile_model(buf, patches="auto"))
+    if patched.patches is not None:
+        p = patched.patches
+        conv.patch_peak_sram_bytes, conv.patch_plan = patched.peak_sram_bytes, f"{p.grid}@{p.split}"
+        conv.patch_mac_overhead = p.mac_overhead
+    return conv
 
 
 def flash_stage(buf: bytes, name: str, part) -> Flash:
@@ -376,7 +392,9 @@ def benchmark_model(model, name: str | None = None, options: BenchOptions | None
                 return plot_memory(Path(plot_dir) / f"{safe_file_name(name)}.png", name, lay.tflm_ops,
                                    lay.tflm_live, lay.tinyengine, lay.tinyengine_no_inplace,
                                    sram.tflm_like_for_like_bytes if sram else None, te.peak_sram_bytes,
-                                   te.lower_bound_bytes, note)
+                                   te.lower_bound_bytes, note, lay.tinyengine_patches,
+                                   lay.tinyengine_patches_arena and te.patch_plan and
+                                   (lay.tinyengine_patches_arena, te.patch_plan))
             res.plot = stage("plot", plot_stage)
     if res.errors and res.status == "ok":
         res.status = "partial"

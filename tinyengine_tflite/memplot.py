@@ -8,12 +8,15 @@ from pathlib import Path
 
 def plot_memory(path, name: str, tflm_ops: list[str], tflm_live: list[int], te_points: list[tuple[int, int]],
                 te_noinplace_points: list[tuple[int, int]] | None = None, tflm_arena: int | None = None,
-                te_peak: int | None = None, lower_bound: int | None = None, note: str = "") -> str:
+                te_peak: int | None = None, lower_bound: int | None = None, note: str = "",
+                te_patch_points: list[tuple[int, int]] | None = None,
+                te_patch: tuple[int, str] | None = None) -> str:
     """Write the plot to `path` and return it.
 
     tflm_ops/tflm_live: TFLite operator names and TFLM-style live bytes at each operator (x = operator index).
     te_points: (operator index, live bytes) of each tinyengine layer; te_noinplace_points the same without
-    in-place depthwise. tflm_arena / te_peak / lower_bound: drawn as horizontal lines."""
+    in-place depthwise; te_patch_points the same with patch-based inference, te_patch its (arena, plan).
+    tflm_arena / te_peak / lower_bound / the patch-based arena: drawn as horizontal lines."""
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
@@ -32,6 +35,15 @@ def plot_memory(path, name: str, tflm_ops: list[str], tflm_live: list[int], te_p
         ax.fill_between(x1, [v / kb for v in y1], step="mid", color="#92c5de", alpha=0.8, linewidth=0)
         ax.step(x1, [v / kb for v in y1], where="mid", color="#0571b0", linewidth=2.2,
                 label="tinyengine: live per layer (in-place depthwise, im2col scratch)")
+    if te_patch_points:
+        x3, y3 = zip(*te_patch_points)
+        plan = f" ({te_patch[1]})" if te_patch else ""
+        ax.step(x3, [v / kb for v in y3], where="mid", color="#1b7837", linewidth=1.8,
+                label=f"tinyengine patch-based{plan}: live per layer (the patch stage: one patch)")
+        if te_patch:
+            ax.axhline(te_patch[0] / kb, color="#1b7837", linestyle=":", linewidth=1.2)
+            ax.text(0, te_patch[0] / kb, f"patch-based arena {te_patch[0] / kb:,.1f} KB", color="#1b7837",
+                    ha="left", va="top", fontsize=8)
     # Drawn last and dashed, so it stays visible where the curves coincide.
     ax.step(xs, [v / kb for v in tflm_live], where="mid", color="#ca0020", linewidth=1.3, linestyle=(0, (4, 2)),
             label="TFLM plan: activations live per operator (no in-place)")

@@ -141,6 +141,7 @@ class _Stage:
     output: int                              # the stage output buffer (layer split's output)
     readers: dict[int, list[tuple[int, int]]]   # buffer -> (layer, input position) in the stage
     born: dict[int, int]                         # stage buffer -> the layer that writes it
+    windows: list[tuple[tuple[int, int, int, int], ...]]   # per stage layer: _window along rows, columns
     dims: dict = field(default_factory=dict)     # (d, n) -> _DimAnalysis
 
 
@@ -156,9 +157,11 @@ def valid_splits(model: LoweredModel) -> list[_Stage]:
         for b in layer.inputs:
             last_read[b] = i
     outputs = {s.buffer for s in model.outputs}
+    windows = []          # shared by the stages (each reads its first split + 1)
     for i, layer in enumerate(model.layers):
         if not _stage_layer_ok(model, layer):
             break
+        windows.append((_window(layer, 0), _window(layer, 1)))
         for j, b in enumerate(layer.inputs):
             if b not in produced:
                 external.add(b)
@@ -176,7 +179,8 @@ def valid_splits(model: LoweredModel) -> list[_Stage]:
             continue
         if any(b not in readers for b in produced if b != out):
             continue
-        stages.append(_Stage(i, next(iter(external)), out, {b: list(r) for b, r in readers.items()}, dict(produced)))
+        stages.append(_Stage(i, next(iter(external)), out, {b: list(r) for b, r in readers.items()}, dict(produced),
+                             windows))
     return stages
 
 
@@ -208,7 +212,7 @@ def _analyze(model: LoweredModel, st: _Stage, d: int, n: int) -> _DimAnalysis:
             layer = model.layers[i]
             o0, o1 = reg[layer.outputs[0]]
             out_sum[i] += o1 - o0
-            k, s, dil, pad = _window(layer, d)
+            k, s, dil, pad = st.windows[i][d]
             for j, b in enumerate(layer.inputs):
                 extent = model.buffers[b].shape[1 + d]
                 r0, r1 = o0 * s - pad, (o1 - 1) * s - pad + (k - 1) * dil + 1
@@ -434,11 +438,17 @@ def candidates(model: LoweredModel, layerwise, max_mac_overhead: float) -> list[
             continue
         h, w = model.buffers[st.output].shape[1:3]
         stage_macs = sum(model.layers[i].macs for i in range(st.split + 1))
+
+        def executed(rows, cols):
+            return base_macs - stage_macs + _stage_macs(model, st, _analyze(model, st, 0, rows),
+                                                        _analyze(model, st, 1, cols))
+        # the recomputed MACs only grow with more tiles and a deeper stage: past the cap with two tiles, every
+        # deeper split is too
+        if min(executed(1, 2) if w > 1 else cap + 1, executed(2, 1) if h > 1 else cap + 1) > cap:
+            break
         for rows in range(1, min(h, MAX_TILES_PER_DIM) + 1):
             ra = _analyze(model, st, 0, rows)
-            for cols in range(1, min(w, MAX_TILES_PER_DIM) + 1):
-                if rows * cols == 1:
-                    continue
+            for cols in range(1 if rows > 1 else 2, min(w, MAX_TILES_PER_DIM) + 1):
                 ca = _analyze(model, st, 1, cols)
                 macs = base_macs - stage_macs + _stage_macs(model, st, ra, ca)
                 if macs > cap:
@@ -458,7 +468,9 @@ def patch_schedule(model: LoweredModel, layerwise, patches, max_mac_overhead: fl
         raise ValueError(f"max_mac_overhead must be a number >= 0, got {max_mac_overhead!r}")
     if isinstance(patches, str) and patches == "auto":
         best = layerwise
-        for _, plan, st in candidates(model, layerwise, max_mac_overhead)[:EXACT_CANDIDATES]:
+        for est, plan, st in candidates(model, layerwise, max_mac_overhead)[:EXACT_CANDIDATES]:
+            if est >= best.arena_bytes:
+                break                 # a plan seldom beats the bytes live at its busiest step
             sched = _patched(model, layerwise, st, plan, schedule_layers)
             if sched.arena_bytes < best.arena_bytes:
                 best = sched
