@@ -267,7 +267,7 @@ def _scratch(layer: Layer, params: dict, inplace: bool) -> int:
     return layer.inplace.scratch_bytes if inplace else layer.scratch_bytes
 
 
-def build(model: LoweredModel, st: _Stage, rows: int, cols: int, with_params: bool = True):
+def build(model: LoweredModel, st: _Stage, rows: int, cols: int):
     """The executed model of a split and grid: (model, first, last, per-patch parameters, executed MACs)."""
     ra, ca = _analyze(model, st, 0, rows), _analyze(model, st, 1, cols)
     tiles = [(r, c) for r in range(rows) for c in range(cols)]
@@ -297,14 +297,20 @@ def build(model: LoweredModel, st: _Stage, rows: int, cols: int, with_params: bo
         layers.append(layer)
 
     elem = {b: _elem(model.buffers[b]) for b in patch}
-    # the input window
-    src = model.buffers[st.input]
-    row = src.shape[2] * src.shape[3] * elem[st.input]
-    pp = []
-    for t in range(len(tiles)):
-        (r0, r1), (c0, c1) = region(st.input, t)
-        w = (c1 - c0) * src.shape[3] * elem[st.input]
-        pp.append(copy_params(r1 - r0, w, r0 * row + c0 * src.shape[3] * elem[st.input], row, 0, w))
+
+    def full_copies(b: int, into_full: bool) -> list[dict]:
+        """Per patch: b's region out of the full tensor b (into_full False), or into it."""
+        full = model.buffers[b]
+        pixel = full.shape[3] * elem[b]
+        pp = []
+        for t in range(len(tiles)):
+            (r0, r1), (c0, c1) = region(b, t)
+            w, at = (c1 - c0) * pixel, (r0 * full.shape[2] + c0) * pixel
+            pp.append(copy_params(r1 - r0, w, 0, w, at, full.shape[2] * pixel) if into_full else
+                      copy_params(r1 - r0, w, at, full.shape[2] * pixel, 0, w))
+        return pp
+
+    pp = full_copies(st.input, False)
     add(Layer("PATCH_INPUT", -1, *COPY, pp[0], [st.input], [patch[st.input]]), pp)
     last_reader = {b: max(i for i, _ in rd) for b, rd in st.readers.items()}
     macs = 0
@@ -347,23 +353,11 @@ def build(model: LoweredModel, st: _Stage, rows: int, cols: int, with_params: bo
             scratch = max(scratch, _scratch(layer, q, False))
             if layer.inplace is not None:
                 in_scratch = max(in_scratch, _scratch(layer, q, True))
-        pixels = _pixels(model.buffers[out])
-        executed = layer.macs // pixels * ra.out_sum[i] * ca.out_sum[i] if pixels else layer.macs
+        executed = _executed_macs(model, i, ra, ca)
         macs += executed
-        faster = layer.faster
-        if faster is not None and layer.op == "DEPTHWISE_CONV_2D":
-            faster = None
         add(replace(layer, params=per[0], inputs=ins, outputs=[patch[out]], scratch_bytes=scratch, macs=executed,
-                    inplace=InPlace(layer.inplace.kernel, in_scratch) if layer.inplace is not None else None,
-                    faster=faster), per)
-    # the tile into the full stage output
-    dst = model.buffers[st.output]
-    row = dst.shape[2] * dst.shape[3] * elem[st.output]
-    pp = []
-    for t in range(len(tiles)):
-        (r0, r1), (c0, c1) = region(st.output, t)
-        w = (c1 - c0) * dst.shape[3] * elem[st.output]
-        pp.append(copy_params(r1 - r0, w, 0, w, r0 * row + c0 * dst.shape[3] * elem[st.output], row))
+                    inplace=InPlace(layer.inplace.kernel, in_scratch) if layer.inplace is not None else None), per)
+    pp = full_copies(st.output, True)
     add(Layer("PATCH_OUTPUT", -1, *COPY, pp[0], [patch[st.output]], [st.output]), pp)
     last = len(layers) - 1
     layers += model.layers[st.split + 1:]
@@ -374,14 +368,16 @@ def build(model: LoweredModel, st: _Stage, rows: int, cols: int, with_params: bo
 
 # --- choosing and scheduling ----------------------------------------------------------------------------------
 
+def _executed_macs(model: LoweredModel, i: int, ra: _DimAnalysis, ca: _DimAnalysis) -> int:
+    """MACs of stage layer i over every patch (its MACs are proportional to its output pixels)."""
+    layer = model.layers[i]
+    pixels = _pixels(model.buffers[layer.outputs[0]])
+    return layer.macs // pixels * ra.out_sum[i] * ca.out_sum[i] if pixels else layer.macs
+
+
 def _stage_macs(model: LoweredModel, st: _Stage, ra: _DimAnalysis, ca: _DimAnalysis) -> int:
     """Executed MACs of the stage layers over every patch."""
-    total = 0
-    for i in range(st.split + 1):
-        layer = model.layers[i]
-        pixels = _pixels(model.buffers[layer.outputs[0]])
-        total += layer.macs // pixels * ra.out_sum[i] * ca.out_sum[i] if pixels else layer.macs
-    return total
+    return sum(_executed_macs(model, i, ra, ca) for i in range(st.split + 1))
 
 
 def _estimate(model: LoweredModel, st: _Stage, ra: _DimAnalysis, ca: _DimAnalysis) -> int:
