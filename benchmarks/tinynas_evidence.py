@@ -48,11 +48,9 @@ from tinyengine_tflite.markdown_sections import put_section
 from tuner import Limits, profile_arch
 from tuner.search_data import resize_data
 
+from .baselines import largest_fitting, mobilenetv2_arch
+
 REPO = Path(__file__).resolve().parents[1]
-
-MOBILENETV2 = dict(stage_channels=(24, 32, 64, 96, 160, 320), stage_strides=(2, 2, 2, 1, 2, 1),
-                   depths=(2, 3, 4, 3, 3, 1), kernel=3, expand=6)
-
 
 OUTPUT = "TinyNAS search() output (supernet + fine-tune)"
 RANDOM = "random search (same supernet + fine-tune)"
@@ -142,21 +140,10 @@ def digits_splits(seed: int):
             (x[n_train + n_val:], y[n_train + n_val:]))
 
 
-def mobilenetv2_arch(width_mult: float, resolution: int, num_classes: int, in_channels: int) -> ArchConfig:
-    m = MOBILENETV2
-    return ArchConfig(width_mult, resolution, ks=[[m["kernel"]] * d for d in m["depths"]],
-                      expand=[[m["expand"]] * d for d in m["depths"]], in_channels=in_channels,
-                      num_classes=num_classes, stage_channels=m["stage_channels"], stage_strides=m["stage_strides"])
-
-
 def scaled_mobilenetv2(budget: EvidenceBudget, num_classes: int, in_channels: int) -> ArchConfig:
     """The (W, R) of the grid whose MobileNetV2 fits the limits with the most MACs."""
-    limits = Limits(budget.sram_limit, budget.flash_limit)
-    fitting = [a for a in (mobilenetv2_arch(w, r, num_classes, in_channels)
-                           for w in budget.width_mults for r in budget.resolutions) if limits.check(a)[0]]
-    if not fitting:
-        raise ValueError(f"no MobileNetV2 of the grid fits {limits.describe()}")
-    return max(fitting, key=lambda a: (profile_arch(a).macs, a.resolution))
+    return largest_fitting(mobilenetv2_arch, budget.width_mults, budget.resolutions,
+                           Limits(budget.sram_limit, budget.flash_limit), num_classes, in_channels)
 
 
 def _test_accuracy(model, test, resolution) -> float:

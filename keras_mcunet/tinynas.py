@@ -9,11 +9,12 @@ def search(train_data, validation_data, config=None, **settings):
     """Search, train and return an MCUNet model within memory limits (TinyNAS, MCUNet Sec. 3).
 
     `config` is a `tuner.SearchConfig` (also `keras_mcunet.SearchConfig`) and every setting may be given as a
-    keyword argument instead: num_classes, sram_limit, flash_limit, max_macs, directory, project_name, overwrite,
-    space, width_mults, resolutions, space_samples, min_fit_fraction, supernet_epochs, supernet_steps_per_epoch,
-    supernet_learning_rate, num_random, supernet_distill, population_size, generations, parent_ratio,
-    mutation_ratio, mutation_prob, calibration_batches, batch_size, finetune_epochs, finetune_learning_rate,
-    finetune_from, strategy, seed, verbose, worker_timeout. See tuner.pipeline.search for what each stage does.
+    keyword argument instead: num_classes, sram_limit, flash_limit, max_macs, memory_model, directory,
+    project_name, overwrite, space, width_mults, resolutions, space_samples, min_fit_fraction, supernet_epochs,
+    supernet_steps_per_epoch, supernet_learning_rate, num_random, supernet_distill, population_size, generations,
+    parent_ratio, mutation_ratio, mutation_prob, calibration_batches, batch_size, finetune_epochs,
+    finetune_learning_rate, finetune_from, strategy, seed, verbose, worker_timeout. See tuner.pipeline.search for
+    what each stage does.
     Returns the fine-tuned tf_keras model (None on a distributed worker); its `input_resizing` says how the
     data were resized to its input."""
     from tuner import search as run_search   # tuner imports keras_mcunet: import it only when called

@@ -26,10 +26,11 @@ def test_keywords_map_onto_the_groups():
     assert SearchConfig.from_keywords(base) is base
     # every keyword of the old signature is still accepted
     assert set(KEYWORDS) == set(
-        "num_classes sram_limit flash_limit max_macs directory project_name overwrite space width_mults resolutions "
-        "space_samples min_fit_fraction supernet_epochs supernet_steps_per_epoch supernet_learning_rate num_random "
-        "supernet_distill population_size generations parent_ratio mutation_ratio mutation_prob calibration_batches "
-        "batch_size finetune_epochs finetune_learning_rate finetune_from strategy seed verbose worker_timeout".split())
+        "num_classes sram_limit flash_limit max_macs memory_model directory project_name overwrite space "
+        "width_mults resolutions space_samples min_fit_fraction supernet_epochs supernet_steps_per_epoch "
+        "supernet_learning_rate num_random supernet_distill population_size generations parent_ratio "
+        "mutation_ratio mutation_prob calibration_batches batch_size finetune_epochs finetune_learning_rate "
+        "finetune_from strategy seed verbose worker_timeout".split())
 
 
 def test_resume_key_holds_what_search_config_json_always_held():

@@ -4,7 +4,8 @@ Every check goes through `keras_mcunet.profiler.profile(arch)`, which runs TinyE
 subnet's int8 operator graph, so "fits" means what the compiler will allocate: peak SRAM (activations and
 scratch buffers) and flash (weights, biases and quantization parameters). `max_macs` is an optional latency
 proxy. Profiles are cached per arch by the profiler (ArchConfig is hashable), so repeated checks cost a dict
-look-up.
+look-up. `memory_model="tflm"` checks peak SRAM against TFLite Micro's smallest arena instead
+(tuner.tflm_memory): the benchmark's "TinyNAS without TinyEngine" ablation.
 """
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from dataclasses import dataclass
 
 from keras_mcunet.profiler import profile as profile_arch   # the exact, cached profile of an ArchConfig
 from keras_mcunet.search_space import ArchConfig
-from tinyengine_tflite.arguments import check_whole_number
+from tinyengine_tflite.arguments import check_choice, check_whole_number
+
+from .tflm_memory import tflm_profile
+
+MEMORY_MODELS = {"tinyengine": profile_arch, "tflm": tflm_profile}
 
 
 def kib(n_bytes: float) -> str:
@@ -22,16 +27,19 @@ def kib(n_bytes: float) -> str:
 @dataclass(frozen=True)
 class Limits:
     """sram_limit / flash_limit in bytes (e.g. 320 * 1024 and 1024 * 1024 for an STM32F746), max_macs an
-    optional cap on multiply-accumulates per inference."""
+    optional cap on multiply-accumulates per inference; memory_model: whose peak SRAM is checked, "tinyengine"
+    (this project's compiler) or "tflm" (TFLite Micro's smallest arena)."""
     sram_limit: int
     flash_limit: int
     max_macs: int | None = None
+    memory_model: str = "tinyengine"
 
     def __post_init__(self):
         object.__setattr__(self, "sram_limit", check_whole_number(self.sram_limit, "sram_limit", "bytes"))
         object.__setattr__(self, "flash_limit", check_whole_number(self.flash_limit, "flash_limit", "bytes"))
         if self.max_macs is not None:
             object.__setattr__(self, "max_macs", check_whole_number(self.max_macs, "max_macs", "MACs"))
+        check_choice(self.memory_model, "memory_model", tuple(MEMORY_MODELS))
 
     def fits(self, profile) -> bool:
         """True when a profile is within every limit."""
@@ -40,7 +48,7 @@ class Limits:
 
     def check(self, arch: ArchConfig) -> tuple[bool, object]:
         """(fits, profile) of `arch`."""
-        prof = profile_arch(arch)
+        prof = MEMORY_MODELS[self.memory_model](arch)
         return self.fits(prof), prof
 
     def violations(self, profile) -> list[str]:
@@ -55,11 +63,15 @@ class Limits:
         return out
 
     def describe(self) -> str:
-        text = f"SRAM <= {kib(self.sram_limit)}, flash <= {kib(self.flash_limit)}"
+        engine = " (TFLM arena)" if self.memory_model == "tflm" else ""
+        text = f"SRAM <= {kib(self.sram_limit)}{engine}, flash <= {kib(self.flash_limit)}"
         return text + (f", MACs <= {self.max_macs / 1e6:.2f}M" if self.max_macs is not None else "")
 
     def to_dict(self) -> dict:
-        return {"sram_limit": self.sram_limit, "flash_limit": self.flash_limit, "max_macs": self.max_macs}
+        out = {"sram_limit": self.sram_limit, "flash_limit": self.flash_limit, "max_macs": self.max_macs}
+        if self.memory_model != "tinyengine":     # saved projects of the default model keep their keys
+            out["memory_model"] = self.memory_model
+        return out
 
 
 def profile_dict(profile) -> dict:

@@ -157,7 +157,8 @@ def _resized(run: _Run, sub_space: SearchSpace) -> _SearchData:
 def _tuner(run: _Run, sub_space: SearchSpace, supernet: Supernet, calibration) -> TinyNASTuner:
     config = run.config
     oracle = EvolutionOracle(sub_space, config.limits.sram_limit, config.limits.flash_limit,
-                             max_macs=config.limits.max_macs, seed=config.seed, **config.evolution.oracle_kwargs())
+                             max_macs=config.limits.max_macs, memory_model=config.limits.memory_model,
+                             seed=config.seed, **config.evolution.oracle_kwargs())
     return TinyNASTuner(oracle, supernet, calibration_data=calibration, calibration_batches=config.calibration_batches,
                         batch_size=config.batch_size, directory=config.directory, project_name=config.project_name)
 

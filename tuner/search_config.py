@@ -167,7 +167,7 @@ class SearchConfig:
 
 # search()'s keyword arguments: keyword -> (group of SearchConfig, or None for its own fields; field name)
 KEYWORDS = {
-    **{name: ("limits", name) for name in ("sram_limit", "flash_limit", "max_macs")},
+    **{name: ("limits", name) for name in ("sram_limit", "flash_limit", "max_macs", "memory_model")},
     "space": ("space", "base"), "width_mults": ("space", "width_mults"), "resolutions": ("space", "resolutions"),
     "space_samples": ("space", "samples"), "min_fit_fraction": ("space", "min_fit_fraction"),
     "supernet_epochs": ("supernet", "epochs"), "supernet_steps_per_epoch": ("supernet", "steps_per_epoch"),
