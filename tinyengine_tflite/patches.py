@@ -142,6 +142,7 @@ class _Stage:
     readers: dict[int, list[tuple[int, int]]]   # buffer -> (layer, input position) in the stage
     born: dict[int, int]                         # stage buffer -> the layer that writes it
     windows: list[tuple[tuple[int, int, int, int], ...]]   # per stage layer: _window along rows, columns
+    steps: list | None = None                    # _steps, made on first use
     dims: dict = field(default_factory=dict)     # (d, n) -> _DimAnalysis
 
 
@@ -205,24 +206,29 @@ def _analyze(model: LoweredModel, st: _Stage, d: int, n: int) -> _DimAnalysis:
     regions, needs = [], []
     longest: dict[int, int] = {}
     out_sum = {i: 0 for i in range(st.split + 1)}
+    walk = [(i, model.layers[i].outputs[0], st.windows[i][d],
+             [(j, b, model.buffers[b].shape[1 + d]) for j, b in enumerate(model.layers[i].inputs)])
+            for i in range(st.split, -1, -1)]
     for lo, hi in _tiles(size, n):
         reg = {st.output: (lo, hi)}
         need = {}
-        for i in range(st.split, -1, -1):
-            layer = model.layers[i]
-            o0, o1 = reg[layer.outputs[0]]
+        for i, out, (k, s, dil, pad), inputs in walk:
+            o0, o1 = reg[out]
             out_sum[i] += o1 - o0
-            k, s, dil, pad = st.windows[i][d]
-            for j, b in enumerate(layer.inputs):
-                extent = model.buffers[b].shape[1 + d]
-                r0, r1 = o0 * s - pad, (o1 - 1) * s - pad + (k - 1) * dil + 1
-                c0, c1 = max(r0, 0), min(r1, extent)
+            for j, b, extent in inputs:
+                r0 = o0 * s - pad
+                r1 = r0 + (o1 - 1 - o0) * s + (k - 1) * dil + 1
+                c0 = r0 if r0 > 0 else 0          # (conditionals: min/max calls cost the NAS profiler)
+                c1 = r1 if r1 < extent else extent
                 need[(i, j)] = (c0, c1, c0 - r0)
-                if b in reg:
-                    c0, c1 = min(c0, reg[b][0]), max(c1, reg[b][1])
+                old = reg.get(b)
+                if old is not None:
+                    c0 = c0 if c0 < old[0] else old[0]
+                    c1 = c1 if c1 > old[1] else old[1]
                 reg[b] = (c0, c1)
         for b, (r0, r1) in reg.items():
-            longest[b] = max(longest.get(b, 0), r1 - r0)
+            if r1 - r0 > longest.get(b, 0):
+                longest[b] = r1 - r0
         regions.append(reg)
         needs.append(need)
     st.dims[key] = a = _DimAnalysis(regions, needs, longest, out_sum)
@@ -380,27 +386,49 @@ def _stage_macs(model: LoweredModel, st: _Stage, ra: _DimAnalysis, ca: _DimAnaly
     return sum(_executed_macs(model, i, ra, ca) for i in range(st.split + 1))
 
 
+@dataclass
+class _Step:
+    """What _estimate needs of one stage layer, the same for every grid."""
+    out: int
+    src: int
+    others: list[int]          # the stage tensors live at this layer but its output
+    may_inplace: bool          # its in-place variant applies when the output is not larger
+    layer: Layer
+    params: dict | None        # a depthwise layer's parameters, to size its scratch per grid
+
+
+def _steps(model: LoweredModel, st: _Stage) -> list[_Step]:
+    if st.steps is None:
+        last = {b: max(i for i, _ in rd) for b, rd in st.readers.items()}
+        last[st.output] = st.split
+        st.steps = []
+        for i in range(st.split + 1):
+            layer = model.layers[i]
+            src, out = layer.inputs[0], layer.outputs[0]
+            others = [b for b, t in last.items() if b != out and i <= t and st.born.get(b, -1) <= i]
+            st.steps.append(_Step(out, src, others, layer.inplace is not None and last.get(src) == i and
+                                  src != st.input, layer,
+                                  dict(layer.params) if layer.op == "DEPTHWISE_CONV_2D" else None))
+    return st.steps
+
+
 def _estimate(model: LoweredModel, st: _Stage, ra: _DimAnalysis, ca: _DimAnalysis) -> int:
     """Most bytes live at one stage step (no plan): the full input and output, every patch tensor live there
     (an in-place layer's output in its dying input's place) and the layer's scratch; sub-window copies are
     counted at their source's size."""
     size = {b: align(_nbytes(model.buffers[b], ra.longest[b], ca.longest[b])) for b in ra.longest}
-    last = {b: max(i for i, _ in rd) for b, rd in st.readers.items()}
-    last[st.output] = st.split
     base = align(model.buffers[st.input].nbytes) + align(model.buffers[st.output].nbytes)
     peak = base + size[st.input]
-    for i in range(st.split + 1):
-        layer = model.layers[i]
-        src, out = layer.inputs[0], layer.outputs[0]
-        dies = last.get(src) == i and src != st.input
-        live = sum(size[b] for b, t in last.items() if b != out and i <= t and st.born.get(b, -1) <= i)
-        if layer.inplace is not None and dies and size[out] <= size[src]:
-            scratch = layer.inplace.scratch_bytes if layer.op != "DEPTHWISE_CONV_2D" else \
-                depthwise_inplace_buffer_size(_set(dict(layer.params), out_h=ra.longest[out], out_w=ca.longest[out]))
+    for step in _steps(model, st):
+        live = sum(size[b] for b in step.others)
+        inplace = step.may_inplace and size[step.out] <= size[step.src]
+        if not inplace:
+            live += size[step.out]
+        if step.params is not None:
+            _set(step.params, out_h=ra.longest[step.out], out_w=ca.longest[step.out])
+            scratch = (depthwise_inplace_buffer_size if inplace else depthwise_buffer_size)(step.params)
         else:
-            live += size[out]
-            scratch = layer.scratch_bytes if layer.op != "DEPTHWISE_CONV_2D" else \
-                depthwise_buffer_size(_set(dict(layer.params), out_w=ca.longest[out]))
+            scratch = step.layer.inplace.scratch_bytes if inplace else step.layer.scratch_bytes
         peak = max(peak, base + live + align(scratch))
     return peak
 
