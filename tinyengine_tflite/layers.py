@@ -41,11 +41,13 @@ class Const:
 
 @dataclass
 class State:
-    """A stateful operator's variable tensor (SVDF's memory): RAM outside the arena that keeps its contents from
-    one invoke to the next; zero at start and after {prefix}_reset_state()."""
+    """A stateful operator's variable tensor (SVDF's memory, LSTM's hidden and cell state): RAM outside the arena
+    that keeps its contents from one invoke to the next; every element is `initial` at start and after
+    {prefix}_reset_state() (TFLite resets an int8 variable tensor to its zero point, others to zero)."""
     name: str
     dtype: str                      # key of CTYPES
     count: int
+    initial: int = 0
 
     @property
     def nbytes(self) -> int:

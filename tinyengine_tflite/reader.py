@@ -133,7 +133,10 @@ def read_model(model, supported_ops=None) -> Graph:
         outs = [int(x) for x in (op.outputs if op.outputs is not None else [])]
         if supported_ops is not None and name not in supported_ops:
             unsupported_ops.append((name, i))
-        operators.append(Operator(i, name, ins, outs, _options_dict(op.builtinOptions)))
+        options = _options_dict(op.builtinOptions)
+        if op.intermediates is not None and len(op.intermediates):   # the integer LSTM's gate scales
+            options["intermediates"] = [int(x) for x in op.intermediates]
+        operators.append(Operator(i, name, ins, outs, options))
     bad_types = [ConversionError(f"has type {TENSOR_TYPE_NAMES.get(t.type, t.type)}, which the engine does not "
                                  "support", model=model_name, tensor_index=i, tensor_name=_tensor_name(t))
                  for i, t in enumerate(sg.tensors or []) if TENSOR_TYPE_NAMES.get(t.type) not in NUMPY_DTYPES]
@@ -153,7 +156,7 @@ def read_model(model, supported_ops=None) -> Graph:
 
 
 # The inputs that hold a stateful operator's state: the only place a variable tensor may appear.
-STATE_INPUTS = {"SVDF": (4,)}
+STATE_INPUTS = {"SVDF": (4,), "UNIDIRECTIONAL_SEQUENCE_LSTM": (18, 19)}
 
 
 def _check_variables(graph: Graph, model_name: str) -> None:
