@@ -4,7 +4,9 @@ allocate them for the network once exported to int8, computed without TensorFlow
 It builds the abstract graph of the int8 operators the export produces (keras_mcunet.arch_graph.arch_layers)
 with the compiler's own layer builders (the same functions its TFLite lowering calls, so scratch buffers,
 in-place eligibility and constants are the compiler's), and runs the compiler's schedule and planner on it.
-There is no second formula: what the profiler reports is what `tinyengine_tflite.convert` reports."""
+There is no second formula: what the profiler reports is what `tinyengine_tflite.convert` reports, also for
+patch-based execution (MCUNetV2): `profile(arch, patches="auto")` runs the compiler's patch planning on the same
+graph and equals `convert(export(arch), patches="auto")`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +29,10 @@ WEIGHT_CONSTS = ("filter", "weights", "bias")
 class Profile:
     peak_sram_bytes: int     # tinyengine_tflite's arena for the int8 export (all RAM the generated code uses)
     flash_bytes: int         # weights, biases and requantization constants (code not included)
-    macs: int
+    macs: int                # executed: with patch-based execution, the recomputed halos included
     params: int              # weights and biases
+    patch_plan: str | None = None      # the patch stage run ("ROWSxCOLS@LAYER"), None when layer by layer
+    layerwise_peak_sram_bytes: int = 0  # the layer-by-layer arena (equal to peak_sram_bytes without patches)
 
     def fits(self, sram_limit: int | None = None, flash_limit: int | None = None) -> bool:
         return (sram_limit is None or self.peak_sram_bytes <= sram_limit) and \
@@ -77,20 +81,30 @@ def abstract_model(arch: ArchConfig) -> LoweredModel:
     return LoweredModel("arch", buffers, layers, [io_in], [io_out])
 
 
-def profile(arch: ArchConfig) -> Profile:
-    """Peak SRAM, flash, MACs and parameters of arch's int8 deployment with tinyengine_tflite, cached per arch
-    (the project's one profile cache: a search profiles each candidate once)."""
+def profile(arch: ArchConfig, patches: str | None = None, max_mac_overhead: float = 0.2) -> Profile:
+    """Peak SRAM, flash, MACs and parameters of arch's int8 deployment with tinyengine_tflite, cached per
+    (arch, patches, max_mac_overhead) (the project's one profile cache: a search profiles each candidate once).
+    patches: None (layer by layer), "auto" or a plan such as "4x5@5", as `tinyengine_tflite.convert` takes it;
+    max_mac_overhead caps the recomputed MACs of "auto" as there."""
     if not isinstance(arch, ArchConfig):
         raise ValueError(f"profile expects an ArchConfig, got {type(arch).__name__}")
-    return _profile(arch)
+    if patches == "none":
+        patches = None
+    if patches is not None and not isinstance(patches, str):
+        patches = str(patches)          # a PatchPlan: cached by its text
+    return _profile(arch, patches, float(max_mac_overhead))
 
 
 @lru_cache(maxsize=200_000)   # every subnet a default stage 1 samples
-def _profile(arch: ArchConfig) -> Profile:
+def _profile(arch: ArchConfig, patches: str | None = None, max_mac_overhead: float = 0.2) -> Profile:
     model = abstract_model(arch)
-    sched = schedule(model)
+    sched = schedule(model, patches=patches, max_mac_overhead=max_mac_overhead)
     params = sum(c.count for layer in model.layers for c in layer.consts if c.name in WEIGHT_CONSTS)
-    return Profile(sched.arena_bytes, model.const_bytes, sum(layer.macs for layer in model.layers), params)
+    stage = getattr(sched, "patches", None)
+    macs = stage.macs if stage is not None else sum(layer.macs for layer in model.layers)
+    layerwise = stage.layerwise.arena_bytes if stage is not None else sched.arena_bytes
+    return Profile(sched.arena_bytes, model.const_bytes, macs, params,
+                   str(stage.plan) if stage is not None else None, layerwise)
 
 
 def profiling_speed(n: int = 2000, seed: int = 0) -> float:

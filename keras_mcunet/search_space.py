@@ -274,6 +274,19 @@ class SearchSpace:
             changes["resolutions"] = (self._member(self.resolutions, resolution, "resolution"),)
         return replace(self, **changes)
 
+    def redistribute_receptive_field(self, patch_stages: int = 2) -> SearchSpace:
+        """MCUNetV2's receptive-field redistribution, for patch-based inference: the first `patch_stages` stages
+        (where the patch stage lies: the high-resolution ones) may also take a single block, and every later
+        stage but the last one block more than its deepest choice. Each block of the patch stage widens every
+        patch's recomputed halo by its kernel's reach, so the search can move receptive field and compute from
+        there to the layer-wise stages (kernel sizes stay a choice per block); it keeps what wins."""
+        n = len(self.stage_depths)
+        if not (isinstance(patch_stages, int) and 0 < patch_stages < n):
+            raise ValueError(f"patch_stages must be a whole number in 1 .. {n - 1}, got {patch_stages!r}")
+        depths = [tuple(sorted({1, *d})) if i < patch_stages else
+                  (tuple(sorted({*d, max(d) + 1})) if i < n - 1 else d) for i, d in enumerate(self.stage_depths)]
+        return replace(self, stage_depths=tuple(depths))
+
     # --- sampling, evolution --------------------------------------------------------------------------------
     def sample(self, rng: Rng = None) -> ArchConfig:
         """A uniformly random subnet (W, R, depths, then each block's kernel size and expand ratio)."""

@@ -17,6 +17,7 @@ class PipelineBudget:
     sram_limit: int = DEFAULT_SRAM_LIMIT
     flash_limit: int = DEFAULT_FLASH_LIMIT
     max_macs: int | None = None
+    patches: str | None = None              # "auto": search and deploy with patch-based inference (MCUNetV2)
     width_mults: tuple | None = None        # None: the task's grid for the preset
     resolutions: tuple | None = None
     space_samples: int = 500
@@ -41,6 +42,8 @@ class PipelineBudget:
                 "finetune_epochs")
         kw = {k: getattr(self, k) for k in keys}
         kw.update(supernet_learning_rate=self.supernet_learning_rate, finetune_learning_rate=self.learning_rate)
+        if self.patches is not None:     # MCUNetV2 searches the patch stage's receptive field too
+            kw.update(patches=self.patches, redistribute_receptive_field=True)
         return kw
 
 
@@ -87,6 +90,10 @@ def add_budget_arguments(parser: argparse.ArgumentParser, default_preset: str = 
     g.add_argument("--flash-limit", type=parse_bytes, default=DEFAULT_FLASH_LIMIT,
                    help="flash limit for the model's constants in bytes, or e.g. 1MB (default %(default)s bytes)")
     g.add_argument("--max-macs", type=int, default=None, help="optional cap on MACs per inference")
+    g.add_argument("--patches", choices=("none", "auto"), default="none",
+                   help="auto: patch-based inference (MCUNetV2): the search checks the SRAM limit against the "
+                        "patch-based peak of each candidate (the first layers run patch by patch where that lowers "
+                        "the peak, at most 20%% more MACs) and the model is deployed that way (default %(default)s)")
     g = parser.add_argument_group("search budget (a preset, then any of these to override it)")
     g.add_argument("--preset", choices=sorted(PRESETS), default=default_preset,
                    help="budget preset (default %(default)s): quick = minutes on 2 CPU cores, standard = "
@@ -110,7 +117,7 @@ def add_budget_arguments(parser: argparse.ArgumentParser, default_preset: str = 
 
 def budget_from_args(args) -> PipelineBudget:
     budget = replace(PRESETS[args.preset], sram_limit=args.sram_limit, flash_limit=args.flash_limit,
-                     max_macs=args.max_macs)
+                     max_macs=args.max_macs, patches=None if args.patches == "none" else args.patches)
     overrides = {"width_mults": args.width_mults, "resolutions": args.resolutions,
                  "space_samples": args.space_samples, "supernet_epochs": args.supernet_epochs,
                  "supernet_steps_per_epoch": args.supernet_steps, "population_size": args.population,

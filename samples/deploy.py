@@ -253,11 +253,12 @@ All C is C99 without dynamic allocation.
 
 
 def write_deploy_folder(model, out_dir, app: AppC, sample_file, part=DEFAULT_PART,
-                        stack_bytes: int = DEFAULT_STACK_BYTES) -> DeployFolder:
+                        stack_bytes: int = DEFAULT_STACK_BYTES, patches: str | None = None) -> DeployFolder:
     """Write the deployable folder of ``app`` for ``model`` (an int8 .tflite path or bytes) into ``out_dir``
     (created; generated files are overwritten). ``sample_file``: an input file for the app (a BMP for VWW, a
     16 kHz wav for KWS), copied in and compiled into the firmware. ``part``: a tinyengine_tflite.parts part
-    name or Part, whose memory map the firmware's linker script gets."""
+    name or Part, whose memory map the firmware's linker script gets. ``patches``: as tinyengine_tflite.convert
+    ("auto": patch-based inference where it lowers the peak)."""
     import tinyengine_tflite
     from tinyengine_tflite.compiler import compile_model
     from tinyengine_tflite.parts import get_part
@@ -295,7 +296,7 @@ def write_deploy_folder(model, out_dir, app: AppC, sample_file, part=DEFAULT_PAR
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "build", ignore_errors=True)
     (out / "main").unlink(missing_ok=True)
-    report = tinyengine_tflite.convert(buf, out, prefix="model")
+    report = tinyengine_tflite.convert(buf, out, prefix="model", patches=patches)
     (out / "model.tflite").write_bytes(buf)
     (out / "memory_report.txt").write_text(str(report) + "\n")
     written = [Path(p).name for p in app.write_sources(out)]

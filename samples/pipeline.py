@@ -330,13 +330,16 @@ def deploy_c(s: PipelineState) -> None:
 
     deploy_dir = s.out / "deploy"
     sample = s.task.write_sample(s.data, s.out)
-    folder = s.folder = write_deploy_folder(s.model_bytes, deploy_dir, s.task.app_c, sample, part=s.part)
+    folder = s.folder = write_deploy_folder(s.model_bytes, deploy_dir, s.task.app_c, sample, part=s.part,
+                                            patches=s.budget.patches)
     (s.out / sample.name).unlink()
     folder.build_host()
     check = s.check = check_deployed_c(folder, s.task, deploy_dir / folder.sample_file)
     rep, res = folder.report, s.results
     res.model = ModelSummary(rep.peak_sram_bytes, rep.flash_bytes, rep.macs, len(rep.layers), len(s.model_bytes),
-                             list(folder.input_shape))
+                             list(folder.input_shape),
+                             f"{rep.patches.grid}@{rep.patches.split}" if rep.patches else None,
+                             rep.layerwise_peak_sram_bytes)
     res.deploy = DeploySummary(str(deploy_dir), folder.files, check)
     if not (check.input_matches and check.logits_match):
         res.errors["deploy"] = (f"the deployed C differs from the Python path on {folder.sample_file}: input equal "

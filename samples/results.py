@@ -45,6 +45,8 @@ class ModelSummary:
     layers: int
     tflite_bytes: int
     input_shape: list[int]
+    patch_plan: str | None = None                 # patch-based inference: the stage run patch by patch
+    layerwise_peak_sram_bytes: int | None = None  # the peak of layer-by-layer execution, for comparison
 
 
 @dataclass
@@ -177,6 +179,9 @@ def render_table(res: Results, mhz: float = DEFAULT_CORTEXM_MHZ) -> str:
         rows.append(("peak SRAM (tinyengine plan)", _kb(m.peak_sram_bytes if m else None), "not run (--no-bench)",
                      ""))
         rows.append(("flash (model constants)", _kb(m.flash_bytes if m else None), "not run (--no-bench)", ""))
+    if m and m.patch_plan:
+        rows.append(("patch-based inference (MCUNetV2)", f"peak {_kb(m.peak_sram_bytes)} ({m.patch_plan})", "",
+                     f"layer by layer: {_kb(m.layerwise_peak_sram_bytes)}"))
     fw = res.firmware
     if fw:
         app_ms = f", {fw.instructions / (mhz * 1e3):.2f} ms" if fw.instructions else ""

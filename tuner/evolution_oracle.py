@@ -38,7 +38,8 @@ class EvolutionOracle(keras_tuner.Oracle):
     Args:
         space: the SearchSpace (for TinyNAS, the stage-1 space with W and R fixed, which the supernet holds).
         sram_limit, flash_limit: bytes. max_macs: optional cap on MACs (a latency proxy). memory_model: whose
-            peak SRAM the limits check, "tinyengine" or "tflm" (tuner.limits.Limits).
+            peak SRAM the limits check, "tinyengine" or "tflm" (tuner.limits.Limits). patches / max_mac_overhead:
+            "auto" checks TinyEngine's patch-based peak (tuner.limits.Limits).
         population_size, generations: trials per generation, and generations after the random first one
             (max_trials = population_size * (generations + 1)).
         parent_ratio, mutation_ratio, mutation_prob: OFA's evolution settings.
@@ -47,14 +48,14 @@ class EvolutionOracle(keras_tuner.Oracle):
     """
 
     def __init__(self, space: SearchSpace, sram_limit: int, flash_limit: int, *, max_macs: int | None = None,
-                 memory_model: str = "tinyengine",
+                 memory_model: str = "tinyengine", patches: str | None = None, max_mac_overhead: float = 0.2,
                  population_size: int = 100, generations: int = 20, parent_ratio: float = 0.25,
                  mutation_ratio: float = 0.5, mutation_prob: float = 0.1, objective=None, seed: int | None = None,
                  max_attempts: int = 200, max_retries_per_trial: int = 0, max_consecutive_failed_trials: int = 3):
         if not isinstance(space, SearchSpace):
             raise ValueError(f"EvolutionOracle expects a SearchSpace, got {type(space).__name__}")
         self.space = space
-        self.limits = Limits(sram_limit, flash_limit, max_macs, memory_model)
+        self.limits = Limits(sram_limit, flash_limit, max_macs, memory_model, patches, max_mac_overhead)
         self.population_size = check_count(population_size, "population_size", 2)
         self.generations = check_count(generations, "generations", 0)
         self.parent_ratio = check_ratio(parent_ratio, "parent_ratio", low_open=True)

@@ -128,17 +128,22 @@ def resolutions_up_to(resolutions, data_hw: tuple[int, int]) -> tuple[Resolution
 
 
 def stage1_space(config: SearchConfig, shape: tuple[int, int, int], say=print) -> SearchSpace:
-    """The space stage 1 searches: the configured one with the data's classes and channels; the paper's default
-    resolutions (when nothing else was asked for) capped at the data's, since upsampling adds MACs but no
-    information."""
+    """The space stage 1 searches: the configured one with the data's classes and channels (receptive field
+    redistributed for patch-based searches, see SpaceConfig); the paper's default resolutions (when nothing else
+    was asked for) capped at the data's, since upsampling adds MACs but no information."""
     settings = config.space
     base = settings.base or SearchSpace()
+    redistribute = settings.redistribute_receptive_field
+    if redistribute is None:
+        redistribute = config.limits.patches is not None and settings.base is None
+    if redistribute:
+        base = base.redistribute_receptive_field()
     changes = {"num_classes": config.num_classes, "in_channels": shape[-1]}
     if settings.width_mults is not None:
         changes["width_mults"] = settings.width_mults
     if settings.resolutions is not None:
         changes["resolutions"] = settings.resolutions
-    elif base.resolutions == _DEFAULT_RESOLUTIONS:
+    elif base.resolutions == _DEFAULT_RESOLUTIONS:    # (redistribution keeps the resolutions)
         changes["resolutions"] = resolutions_up_to(base.resolutions, shape[:2])
         if changes["resolutions"] != base.resolutions:
             say(f"stage 1: resolutions {list(changes['resolutions'])} (none above the data's {shape[0]}x{shape[1]}; "
@@ -158,7 +163,9 @@ def _tuner(run: _Run, sub_space: SearchSpace, supernet: Supernet, calibration) -
     config = run.config
     oracle = EvolutionOracle(sub_space, config.limits.sram_limit, config.limits.flash_limit,
                              max_macs=config.limits.max_macs, memory_model=config.limits.memory_model,
-                             seed=config.seed, **config.evolution.oracle_kwargs())
+                             patches=config.limits.patches, max_mac_overhead=config.limits.max_mac_overhead,
+                             seed=config.seed,
+                             **config.evolution.oracle_kwargs())
     return TinyNASTuner(oracle, supernet, calibration_data=calibration, calibration_batches=config.calibration_batches,
                         batch_size=config.batch_size, directory=config.directory, project_name=config.project_name)
 

@@ -26,12 +26,15 @@ class SpaceConfig:
     """Stage 1. base: the SearchSpace (default: the paper's); width_mults / resolutions override its grid. Without
     `resolutions`, a space with the paper's default resolutions is capped at the data's own resolution (inputs
     are never upsampled); resolutions set here or on the space are used as given. samples: random subnets per
-    (W, R); spaces where fewer than min_fit_fraction of them fit are discarded."""
+    (W, R); spaces where fewer than min_fit_fraction of them fit are discarded. redistribute_receptive_field:
+    search MCUNetV2's redistributed space (SearchSpace.redistribute_receptive_field: fewer blocks possible in the
+    patch stage, more later); by default on for patches="auto" searches of the paper's space (no base given)."""
     base: SearchSpace | None = None
     width_mults: tuple | None = None
     resolutions: tuple | None = None
     samples: int = 1000
     min_fit_fraction: float = 0.1
+    redistribute_receptive_field: bool | None = None   # None: when searching with patches="auto" and no base
 
     def __post_init__(self):
         if self.base is not None and not isinstance(self.base, SearchSpace):
@@ -167,9 +170,11 @@ class SearchConfig:
 
 # search()'s keyword arguments: keyword -> (group of SearchConfig, or None for its own fields; field name)
 KEYWORDS = {
-    **{name: ("limits", name) for name in ("sram_limit", "flash_limit", "max_macs", "memory_model")},
+    **{name: ("limits", name) for name in ("sram_limit", "flash_limit", "max_macs", "memory_model", "patches",
+                                           "max_mac_overhead")},
     "space": ("space", "base"), "width_mults": ("space", "width_mults"), "resolutions": ("space", "resolutions"),
     "space_samples": ("space", "samples"), "min_fit_fraction": ("space", "min_fit_fraction"),
+    "redistribute_receptive_field": ("space", "redistribute_receptive_field"),
     "supernet_epochs": ("supernet", "epochs"), "supernet_steps_per_epoch": ("supernet", "steps_per_epoch"),
     "supernet_learning_rate": ("supernet", "learning_rate"), "num_random": ("supernet", "num_random"),
     "supernet_distill": ("supernet", "distill"),

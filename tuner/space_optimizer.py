@@ -19,7 +19,7 @@ from keras_mcunet.search_space import Resolution, SearchSpace
 from tinyengine_tflite.arguments import check_count, check_ratio
 from tinyengine_tflite.json_files import read_json, write_json
 
-from .limits import Limits, kib, profile_arch
+from .limits import Limits, kib
 
 
 class NoFeasibleSpaceError(ValueError):
@@ -171,7 +171,7 @@ def optimize_space(space: SearchSpace, limits: Limits, num_samples: int = 1000, 
                 min_sram = prof.peak_sram_bytes if min_sram is None else min(min_sram, prof.peak_sram_bytes)
                 min_flash = prof.flash_bytes if min_flash is None else min(min_flash, prof.flash_bytes)
             # The space's smallest subnet bounds what any of its samples could need.
-            smallest = profile_arch(sub.min_arch())
+            smallest = limits.profile(sub.min_arch())
             result.stats.append(SpaceStats(w, r, int(num_samples), sorted(fit_macs),
                                            int(min(min_sram, smallest.peak_sram_bytes)),
                                            int(min(min_flash, smallest.flash_bytes))))
