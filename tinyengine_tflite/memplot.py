@@ -42,8 +42,8 @@ def plot_memory(path, name: str, tflm_ops: list[str], tflm_live: list[int], te_p
                 label=f"tinyengine patch-based{plan}: live per layer (the patch stage: one patch)")
         if te_patch:
             ax.axhline(te_patch[0] / kb, color="#1b7837", linestyle=":", linewidth=1.2)
-            ax.text(0, te_patch[0] / kb, f"patch-based arena {te_patch[0] / kb:,.1f} KB", color="#1b7837",
-                    ha="left", va="top", fontsize=8)
+            ax.text(max(len(tflm_live) - 1, 1), te_patch[0] / kb, f"patch-based arena {te_patch[0] / kb:,.1f} KB",
+                    color="#1b7837", ha="right", va="bottom", fontsize=8)
     # Drawn last and dashed, so it stays visible where the curves coincide.
     ax.step(xs, [v / kb for v in tflm_live], where="mid", color="#ca0020", linewidth=1.3, linestyle=(0, (4, 2)),
             label="TFLM plan: activations live per operator (no in-place)")
