@@ -1,12 +1,13 @@
 """Patch-based inference (issue 13, MCUNetV2): the first layers run patch by patch. Outputs are bit-exact with
 layer-wise execution and LiteRT BUILTIN_REF for every split and grid (uneven ones included); "auto" reaches the
 issue's peak-SRAM targets within the MAC cap; the report, the CLI and the Cortex-M build know it."""
+import copy
 import shutil
 import time
 
 import numpy as np
 import pytest
-from modelgen import int8_tflite
+from modelgen import first_op, int8_tflite, patch_model
 from reference import SUITE_DIR, run_litert, shared_missing
 from sanitized import SANITIZE, build, input_bytes, run, sanitizer_clean
 
@@ -22,7 +23,8 @@ needs_suite = pytest.mark.skipif(bool(shared_missing("models")), reason=shared_m
 
 def _net(x):
     """Every patch-stage operator kind: fused PAD, strided and dilated windows, 5x5 depthwise, residual ADDs whose
-    skip input is a sub-window of a larger region, pools; odd sizes make uneven tiles."""
+    skip input is a sub-window of a larger region, pools (the fixture adds a requantizing QUANTIZE); odd sizes
+    make uneven tiles."""
     from tf_keras import layers as L
     x = L.ZeroPadding2D(((1, 2), (0, 1)))(x)
     x = L.Conv2D(8, 3, strides=2, padding="valid", activation="relu")(x)
@@ -40,9 +42,29 @@ def _net(x):
     return L.Dense(4)(x)
 
 
+def _with_requantize(model: bytes) -> bytes:
+    """A requantizing int8 QUANTIZE inserted after the first convolution (the converter makes none here)."""
+    conv, quant = first_op(model, "CONV_2D"), first_op(model, "QUANTIZE")
+    t = conv.outputs[0]
+
+    def edit(m):
+        g = m.subgraphs[0]
+        new = copy.deepcopy(g.tensors[t])
+        new.name = b"requantized"
+        new.quantization.scale = [s * 1.37 for s in new.quantization.scale]
+        new.quantization.zeroPoint = [z + 5 for z in new.quantization.zeroPoint]
+        g.tensors.append(new)
+        for op in g.operators:
+            op.inputs = [len(g.tensors) - 1 if x == t else x for x in op.inputs]
+        q = copy.deepcopy(g.operators[quant.index])      # the float input's QUANTIZE, rewired
+        q.inputs, q.outputs = [t], [len(g.tensors) - 1]
+        g.operators.insert(conv.index + 1, q)
+    return patch_model(model, edit)
+
+
 @pytest.fixture(scope="module")
 def net():
-    return int8_tflite(_net, [(29, 23, 3)], "patches_net", float_io=True)
+    return _with_requantize(int8_tflite(_net, [(29, 23, 3)], "patches_net", float_io=True))
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +95,13 @@ def test_generated_net_has_the_stage_layers(net):
     lowered, _ = compile_model(net)
     splits = [st.split for st in valid_splits(lowered)]
     ops = [ly.op for ly in lowered.layers[:splits[-1] + 1]]
-    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "AVERAGE_POOL_2D", "MAX_POOL_2D"} <= set(ops)
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "AVERAGE_POOL_2D", "MAX_POOL_2D", "QUANTIZE"} <= set(ops)
     assert lowered.layers[0].params.get("padding.h", lowered.layers[0].params.get("pad_top")) == 1   # fused PAD
 
 
 # a few splits and grids by default (uneven, rows only, columns only, deep stage); every one under -m slow
-@pytest.mark.parametrize("plan", ["4x3@11", *[pytest.param(p, marks=pytest.mark.slow) for p in ("3x2@3", "1x4@6",
-                                                                                                  "5x1@8")]])
+@pytest.mark.parametrize("plan", ["4x3@12", *[pytest.param(p, marks=pytest.mark.slow) for p in ("3x2@4", "1x4@7",
+                                                                                                  "5x1@9")]])
 def test_patch_grid_bit_exact_with_litert(net, net_reference, plan):
     _assert_patched_exact(net, net_reference, plan)
 
@@ -96,7 +118,7 @@ def test_every_split_and_grid_bit_exact(net, net_reference):
 @pytest.mark.slow
 def test_patch_code_strict_and_sanitizer_clean(net, tmp_path):
     src = tmp_path / "src"
-    report = tinyengine_tflite.convert(net, src, patches="3x2@9")
+    report = tinyengine_tflite.convert(net, src, patches="3x2@10")
     assert report.patches is not None and "te_copy_rows" in (src / "model.c").read_text()
     data = np.random.default_rng(0).integers(-128, 128, input_bytes(src)).astype(np.int8).tobytes()
     r, sanitized = run(build(src, tmp_path, "sanitized", SANITIZE), tmp_path, data)
@@ -117,15 +139,15 @@ def test_layerwise_path_unchanged(net, tmp_path):
 
 
 def test_report_fields(net):
-    report = tinyengine_tflite.convert(net, patches="3x2@9")
+    report = tinyengine_tflite.convert(net, patches="3x2@10")
     p = report.patches
-    assert (p.split, p.rows, p.cols, p.grid) == (9, 3, 2, "3x2")
+    assert (p.split, p.rows, p.cols, p.grid) == (10, 3, 2, "3x2")
     assert report.macs == p.macs > p.layerwise_macs and p.mac_overhead > 0
     assert report.patch_peak_sram_bytes == report.peak_sram_bytes
     assert report.layerwise_peak_sram_bytes == tinyengine_tflite.convert(net).peak_sram_bytes
     assert report.layerwise_live and max(report.layerwise_live) <= report.layerwise_peak_sram_bytes
     text = str(report)
-    assert "patch-based: layers 0 .. 9 on a 3x2 grid" in text and "PATCH_INPUT" in text
+    assert "patch-based: layers 0 .. 10 on a 3x2 grid" in text and "PATCH_INPUT" in text
 
 
 def test_auto_falls_back_to_layerwise_without_mac_budget(net):
@@ -150,7 +172,7 @@ def test_bad_plans_are_clear_errors(net):
 def test_cli_patches(net, tmp_path, capsys):
     path = tmp_path / "net.tflite"
     path.write_bytes(net)
-    assert main(["convert", str(path), "-o", str(tmp_path / "out"), "--patches", "2x2@3"]) == 0
+    assert main(["convert", str(path), "-o", str(tmp_path / "out"), "--patches", "2x2@4"]) == 0
     assert "on a 2x2 grid" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["convert", str(path), "-o", str(tmp_path / "out"), "--patches", "2x2"])
@@ -208,5 +230,5 @@ def test_suite_auto_bit_exact_with_litert(name):
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
 def test_patch_based_model_on_emulated_cortex_m4(net):
     from tinyengine_tflite.cortexm import run_on_cortexm
-    r = run_on_cortexm(net, part="stm32f412", patches="3x2@9")
+    r = run_on_cortexm(net, part="stm32f412", patches="3x2@10")
     assert r.status == "ok" and r.output_matches_host, r.reason
