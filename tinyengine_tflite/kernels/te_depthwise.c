@@ -4,10 +4,12 @@
 #include "te_common.h"
 #include "te_dsp.h"
 
+#include <string.h>
+
 /* --- DEPTHWISE_CONV_2D ----------------------------------------------------------------------------------- */
 
 static int32_t te_dw_padded_width(const te_dw_params *p) {
-    return (p->out_w - 1) * p->stride_w + (p->k_w - 1) * p->dil_w + 1;
+    return (p->output.w - 1) * p->stride.w + (p->kernel.w - 1) * p->dilation.w + 1;
 }
 
 /* int16 values per gathered row: one more than the padded width (a tap pair may reach one past it), even. */
@@ -16,38 +18,58 @@ static int32_t te_dw_row_len(const te_dw_params *p) {
 }
 
 static int32_t te_dw_work_bytes(const te_dw_params *p) {
-    return 2 * p->k_h * ((p->k_w + 1) & ~1) + 2 * p->k_h * te_dw_row_len(p);
+    return 2 * p->kernel.h * ((p->kernel.w + 1) & ~1) + 2 * p->kernel.h * te_dw_row_len(p);
 }
 
 int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p) {
     return te_dw_work_bytes(p);
 }
 
-/* Row iy of input channel ic into dst (len values): the raw values, and the input zero point outside the
- * input (the bias has the zero point folded in, so padded taps contribute nothing, as in TFLite). */
+/* Row iy of input channel ic into dst (len values, len even, dst word-aligned): the raw values, and the input
+ * zero point outside the input (the bias has the zero point folded in, so padded taps contribute nothing, as
+ * in TFLite). Values go out two at a time, as one word. */
 static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t iy, int16_t *dst,
                              int32_t len) {
     const int16_t zp = (int16_t)(-p->input_offset);
+    const uint32_t zp2 = (uint32_t)(uint16_t)zp * 0x10001u;
     int32_t j = 0;
-    if (iy >= 0 && iy < p->in_h) {
-        const int32_t step = p->in_c;
-        const int8_t *src = input + iy * p->in_w * step + ic;
-        const int32_t lo = TE_MIN(p->pad_left, len);
-        const int32_t hi = TE_MIN(p->pad_left + p->in_w, len);
+    if (iy >= 0 && iy < p->input.h) {
+        const int32_t step = p->input.c;
+        const int8_t *src = input + iy * p->input.w * step + ic;
+        const int32_t lo = TE_MIN(p->padding.w, len);
+        const int32_t hi = TE_MIN(p->padding.w + p->input.w, len);
         for (; j < lo; ++j) {
             dst[j] = zp;
         }
-        src += (j - p->pad_left) * step;
-        for (; j + 2 <= hi; j += 2, src += 2 * step) {
-            dst[j] = src[0];
-            dst[j + 1] = src[step];
+        src += (j - p->padding.w) * step;
+        if ((j & 1) && j < hi) {
+            dst[j++] = src[0];
+            src += step;
+        }
+        const int32_t step2 = 2 * step, step3 = 3 * step;
+        int16_t *d = dst + j;
+        for (int32_t quads = (hi - j) >> 2; quads > 0; --quads, d += 4, src += 4 * step) {
+            const uint32_t v0 = (uint32_t)(uint16_t)src[0] | (uint32_t)src[step] << 16;
+            const uint32_t v1 = (uint32_t)(uint16_t)src[step2] | (uint32_t)src[step3] << 16;
+            memcpy(d, &v0, sizeof v0);
+            memcpy(d + 2, &v1, sizeof v1);
+        }
+        j = (int32_t)(d - dst);
+        if (j + 2 <= hi) {
+            const uint32_t v = (uint32_t)(uint16_t)src[0] | (uint32_t)src[step] << 16;
+            memcpy(dst + j, &v, sizeof v);
+            j += 2;
+            src += step2;
         }
         if (j < hi) {
             dst[j++] = src[0];
         }
+        if (j & 1) {
+            dst[j++] = zp;
+        }
     }
-    for (; j < len; ++j) {
-        dst[j] = zp;
+    for (; j < len; j += 2) {
+        memcpy(dst + j, &zp2, sizeof zp2);
     }
 }
 
@@ -65,17 +87,53 @@ TE_ALWAYS_INLINE int32_t te_dot_pairs_s16(const int16_t *x, const int16_t *w, in
 
 #define TE_DW_MAX_K 7  /* the largest unrolled kernel */
 
+/* Ring mode (dilation 1): input row iy lives in slot (iy + pad_top) mod k_h and stays valid while it is in the
+ * window; rows are gathered in order, so the slot of the next row is kept by counting. */
+typedef struct {
+    int32_t row, slot;  /* the first input row not gathered yet, its slot */
+} te_dw_ring;
+
+/* Gathers the input rows of channel ic that output row oy reads and the ring lacks; returns the slot of the
+ * first of them (row oy * stride_h - pad_top). */
+static int32_t te_dw_ring_advance(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t oy,
+                                  int16_t *rows, int32_t len, int32_t k_h, te_dw_ring *ring) {
+    const int32_t iy0 = oy * p->stride.h - p->padding.h;
+    int32_t row = ring->row, slot = ring->slot;
+    if (row < iy0) {  /* a stride larger than the kernel skips rows */
+        slot = (slot + iy0 - row) % k_h;
+        row = iy0;
+    }
+    for (; row < iy0 + k_h; ++row) {
+        te_dw_gather_row(p, input, ic, row, rows + slot * len, len);
+        slot = slot + 1 == k_h ? 0 : slot + 1;
+    }
+    ring->row = row;
+    ring->slot = slot;
+    return slot;  /* the slot of row iy0 + k_h, which is row iy0's */
+}
+
+/* r[ky]: the ring's row for kernel row ky, first the slot of kernel row 0. */
+TE_ALWAYS_INLINE void te_dw_ring_rows(const int16_t *rows, int32_t len, int32_t first, const int32_t K,
+                                      const int16_t **r) {
+    int32_t slot = first;
+    TE_UNROLL
+    for (int32_t ky = 0; ky < K; ++ky) {
+        r[ky] = rows + slot * len;
+        slot = slot + 1 == K ? 0 : slot + 1;
+    }
+}
+
 /* Output channel oc, all pixels, written to dst[pixel * dst_step]. K is 0 (any kernel) or the size of a square
  * kernel with dilation 1, a constant at each call site so the tap loops unroll and the taps stay in registers. */
 TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                     int32_t bias, int32_t mult, int32_t shift, int32_t oc, int8_t *dst,
                                     int32_t dst_step, int8_t *work, const int32_t K) {
-    const int32_t k_h = K ? K : p->k_h, k_w = K ? K : p->k_w;
+    const int32_t k_h = K ? K : p->kernel.h, k_w = K ? K : p->kernel.w;
     const int32_t kw2 = (k_w + 1) & ~1, len = te_dw_row_len(p);
-    const int32_t ic = oc / p->depth_mult, sw = p->stride_w, dil_w = K ? 1 : p->dil_w;
+    const int32_t ic = oc / p->depth_mult, sw = p->stride.w, dil_w = K ? 1 : p->dilation.w;
     const te_quant_ch q = te_quant_channel(mult, shift);
     /* locals: the int8 stores below may alias *p as far as the compiler knows */
-    const int32_t out_w = p->out_w, off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t out_w = p->output.w, off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
     int16_t *taps = (int16_t *)(void *)work;
     int16_t *rows = taps + k_h * kw2;
     const int8_t *f = filter + oc * k_h * k_w;
@@ -93,37 +151,22 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
         tw[t] = te_load_u32(taps + 2 * t);
     }
 #endif
-    /* With dilation 1, input row iy lives in slot (iy + pad_top) mod k_h and stays valid while it is in the
-     * window; rows are gathered in order, so the slot of the next row (next_slot) is kept by counting. */
-    const int ring = K || p->dil_h == 1;
-    int32_t next_row = -p->pad_top, next_slot = 0;  /* first input row not yet gathered (ring mode), its slot */
-    for (int32_t oy = 0; oy < p->out_h; ++oy) {
-        const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int ring = K || p->dilation.h == 1;
+    te_dw_ring rg = {-p->padding.h, 0};
+    for (int32_t oy = 0; oy < p->output.h; ++oy) {
         int32_t first = 0;
         if (ring) {
-            if (next_row < iy0) {  /* a stride larger than the kernel skips rows */
-                next_slot = (next_slot + iy0 - next_row) % k_h;
-                next_row = iy0;
-            }
-            for (; next_row < iy0 + k_h; ++next_row) {
-                te_dw_gather_row(p, input, ic, next_row, rows + next_slot * len, len);
-                next_slot = next_slot + 1 == k_h ? 0 : next_slot + 1;
-            }
-            first = next_slot;  /* the slot of row iy0 + k_h, which is row iy0's */
+            first = te_dw_ring_advance(p, input, ic, oy, rows, len, k_h, &rg);
         } else {
+            const int32_t iy0 = oy * p->stride.h - p->padding.h;
             for (int32_t ky = 0; ky < k_h; ++ky) {
-                te_dw_gather_row(p, input, ic, iy0 + ky * p->dil_h, rows + ky * len, len);
+                te_dw_gather_row(p, input, ic, iy0 + ky * p->dilation.h, rows + ky * len, len);
             }
         }
         int8_t *out = dst + oy * out_w * dst_step;
         if (K) {
             const int16_t *r[TE_DW_MAX_K];
-            int32_t slot = first;
-            TE_UNROLL
-            for (int32_t ky = 0; ky < K; ++ky) {
-                r[ky] = rows + slot * len;
-                slot = slot + 1 == K ? 0 : slot + 1;
-            }
+            te_dw_ring_rows(rows, len, first, K, r);
             for (int32_t ox = 0; ox < out_w; ++ox, out += dst_step) {
                 int32_t acc = bias;
                 TE_UNROLL
@@ -161,17 +204,197 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
     }
 }
 
+/* --- The fast path (DSP, not built for size): tiles of horizontally adjacent outputs ------------------------
+ *
+ * A tile of P outputs (P even) shares the int16 pairs it loads from the gathered rows. With stride 1, outputs
+ * 2j start on a word (x[2j], x[2j + 1]) and take the taps as ta[i] = (t[2i], t[2i + 1]); outputs 2j + 1 start in
+ * the upper half of the same word and take them shifted by one, tb[i] = (t[2i - 1], t[2i]) (t[-1] = t[K] = 0),
+ * so both multiply the same loaded words. With stride 2 every output starts on a word. The taps are made into
+ * these SMLAD operands once per channel. A row's last 1-3 outputs are one tile (stride 1; outputs past the
+ * row are computed from the row's slack and not stored) or a tile of 2 and a single output (stride 2). */
+#if TE_DSP && !defined(__OPTIMIZE_SIZE__)
+#define TE_DW_FAST 1
+#define TE_DW_PAIRS(K) (((K) + 1) / 2)  /* tap pairs per kernel row */
+#define TE_DW_TILE 4
+
+#if defined(__GNUC__)
+#define TE_DW_NOINLINE __attribute__((noinline))
+#else
+#define TE_DW_NOINLINE
+#endif
+
+static inline uint32_t te_dw_pair(int32_t lo, int32_t hi) {
+    return (uint32_t)(uint16_t)lo | (uint32_t)hi << 16;
+}
+
+/* The K * K taps f as SMLAD operands: ta[ky * PAIRS + i], and tb the same way when tb is not NULL. */
+TE_ALWAYS_INLINE void te_dw_tap_words(const int8_t *f, uint32_t *ta, uint32_t *tb, const int32_t K) {
+    TE_UNROLL
+    for (int32_t ky = 0; ky < K; ++ky, f += K) {
+        TE_UNROLL
+        for (int32_t i = 0; i < TE_DW_PAIRS(K); ++i) {
+            *ta++ = te_dw_pair(f[2 * i], 2 * i + 1 < K ? f[2 * i + 1] : 0);
+            if (tb != NULL) {
+                *tb++ = te_dw_pair(i > 0 ? f[2 * i - 1] : 0, f[2 * i]);
+            }
+        }
+    }
+}
+
+/* acc[0..P) += one kernel row (taps ta/tb) over the P outputs whose windows start at x[0], x[S], ...; x is
+ * word-aligned. */
+TE_ALWAYS_INLINE void te_dw_tile_row(const int16_t *x, const uint32_t *ta, const uint32_t *tb, int32_t *acc,
+                                     const int32_t K, const int32_t S, const int32_t P) {
+    const int32_t W = TE_DW_PAIRS(K);
+    const int32_t words = S == 1 ? (P + 1) / 2 + W - 1 : P + W - 1;
+    uint32_t v[TE_DW_TILE + TE_DW_PAIRS(TE_DW_MAX_K)];
+    TE_UNROLL
+    for (int32_t m = 0; m < words; ++m) {
+        v[m] = te_load_u32(x + 2 * m);
+    }
+    TE_UNROLL
+    for (int32_t i = 0; i < W; ++i) {
+        const uint32_t a = ta[i], b = S == 1 ? tb[i] : 0;
+        TE_UNROLL
+        for (int32_t j = 0; j < P; ++j) {
+            if (S == 2) {
+                acc[j] = te_smlad(v[j + i], a, acc[j]);
+            } else if (j % 2 == 0) {
+                acc[j] = te_smlad(v[j / 2 + i], a, acc[j]);
+            } else {
+                acc[j] = te_smlad(v[j / 2 + i], b, acc[j]);
+            }
+        }
+    }
+}
+
+/* Requantizes n <= P accumulators to out[0], out[step], ...; the test of the shift's sign is made once. */
+TE_ALWAYS_INLINE void te_dw_tile_store(const te_quant_ch *q, const int32_t *acc, int32_t n, int32_t off,
+                                       int32_t lo, int32_t hi, int8_t *out, int32_t step, const int32_t P) {
+    if (q->right > 0) {
+        TE_UNROLL
+        for (int32_t j = 0; j < P; ++j) {
+            if (j < n) {
+                out[j * step] = te_quant_output(q, acc[j], off, lo, hi);
+            }
+        }
+    } else {
+        TE_UNROLL
+        for (int32_t j = 0; j < P; ++j) {
+            if (j < n) {
+                out[j * step] = te_quant_output(q, acc[j], off, lo, hi);
+            }
+        }
+    }
+}
+
+/* One tile of P outputs of output row r (the K rows it reads) from column ox; stores n of them. */
+TE_ALWAYS_INLINE void te_dw_tile(const int16_t *const *r, int32_t ox, const uint32_t *ta, const uint32_t *tb,
+                                 int32_t bias, const te_quant_ch *q, int32_t off, int32_t lo, int32_t hi,
+                                 int8_t *out, int32_t step, int32_t n, const int32_t K, const int32_t S,
+                                 const int32_t P) {
+    int32_t acc[TE_DW_TILE];
+    TE_UNROLL
+    for (int32_t j = 0; j < P; ++j) {
+        acc[j] = bias;
+    }
+    TE_UNROLL
+    for (int32_t ky = 0; ky < K; ++ky) {
+        te_dw_tile_row(r[ky] + ox * S, ta + ky * TE_DW_PAIRS(K), tb + ky * TE_DW_PAIRS(K), acc, K, S, P);
+    }
+    te_dw_tile_store(q, acc, n, off, lo, hi, out, step, P);
+}
+
+/* te_dw_channel for a square kernel K with dilation 1 and stride_w S (1 or 2); ta and tb hold K * PAIRS(K)
+ * words (tb only for stride 1). */
+TE_ALWAYS_INLINE void te_dw_channel_fast(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                         int32_t bias, int32_t mult, int32_t shift, int32_t oc, int8_t *dst,
+                                         int32_t dst_step, int8_t *work, uint32_t *ta, uint32_t *tb,
+                                         const int32_t K, const int32_t S) {
+    te_dw_tap_words(filter + oc * K * K, ta, S == 1 ? tb : NULL, K);
+    const te_quant_ch q = te_quant_channel(mult, shift);
+    const int32_t out_w = p->output.w, off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
+    const int32_t len = te_dw_row_len(p), ic = oc / p->depth_mult, out_h = p->output.h;
+    int16_t *rows = (int16_t *)(void *)(work + 2 * K * (K + 1));  /* after the generic path's taps */
+    te_dw_ring rg = {-p->padding.h, 0};
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+        const int16_t *r[TE_DW_MAX_K];
+        te_dw_ring_rows(rows, len, te_dw_ring_advance(p, input, ic, oy, rows, len, K, &rg), K, r);
+        int8_t *out = dst + oy * out_w * dst_step;
+        int32_t ox = 0;
+        for (; ox + TE_DW_TILE <= out_w; ox += TE_DW_TILE) {
+            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, out + ox * dst_step, dst_step, TE_DW_TILE, K, S,
+                       TE_DW_TILE);
+        }
+        /* the last 1-3 outputs: one tile with stride 1, a tile of 2 then a single output with stride 2 (the
+         * tiles' reads stay inside the row; te_depthwise.h's row length has one value of slack) */
+        int8_t *o = out + ox * dst_step;
+        const int32_t n = out_w - ox;
+        if (S == 1 && n == 3) {
+            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 3, K, S, TE_DW_TILE);
+        } else if (S == 1 && n > 0) {
+            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, n, K, S, 2);
+        } else if (S == 2) {
+            if (n >= 2) {
+                te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 2, K, S, 2);
+            }
+            if (n & 1) {
+                te_dw_tile(r, out_w - 1, ta, tb, bias, &q, off, lo, hi, out + (out_w - 1) * dst_step, dst_step, 1,
+                           K, S, 1);
+            }
+        }
+    }
+}
+
+/* One function per kernel size and stride, shared by the normal and in-place drivers. */
+#define TE_DW_FAST_FN(K, S)                                                                                    \
+    static TE_DW_NOINLINE void te_dw_fast_k##K##_s##S(const te_dw_params *p, const int8_t *input,             \
+                                                      const int8_t *filter, int32_t bias, int32_t mult,        \
+                                                      int32_t shift, int32_t oc, int8_t *dst,                  \
+                                                      int32_t dst_step, int8_t *work) {                        \
+        uint32_t ta[K * TE_DW_PAIRS(K)], tb[S == 1 ? K * TE_DW_PAIRS(K) : 1];                                 \
+        te_dw_channel_fast(p, input, filter, bias, mult, shift, oc, dst, dst_step, work, ta, tb, K, S);        \
+    }
+TE_DW_FAST_FN(3, 1)
+TE_DW_FAST_FN(3, 2)
+TE_DW_FAST_FN(5, 1)
+TE_DW_FAST_FN(5, 2)
+TE_DW_FAST_FN(7, 1)
+TE_DW_FAST_FN(7, 2)
+#else
+#define TE_DW_FAST 0
+#endif
+
+/* Output channel oc through the fast path where it applies (square K, stride_w 1 or 2), te_dw_channel elsewhere. */
+TE_ALWAYS_INLINE void te_dw_channel_any(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                        int32_t bias, int32_t mult, int32_t shift, int32_t oc, int8_t *dst,
+                                        int32_t dst_step, int8_t *work, const int32_t K) {
+#if TE_DW_FAST
+    if (K && (p->stride.w == 1 || p->stride.w == 2)) {
+        void (*const fn)(const te_dw_params *, const int8_t *, const int8_t *, int32_t, int32_t, int32_t, int32_t,
+                         int8_t *, int32_t, int8_t *) =
+            K == 3 ? (p->stride.w == 1 ? te_dw_fast_k3_s1 : te_dw_fast_k3_s2)
+                   : K == 5 ? (p->stride.w == 1 ? te_dw_fast_k5_s1 : te_dw_fast_k5_s2)
+                            : (p->stride.w == 1 ? te_dw_fast_k7_s1 : te_dw_fast_k7_s2);
+        fn(p, input, filter, bias, mult, shift, oc, dst, dst_step, work);
+        return;
+    }
+#endif
+    te_dw_channel(p, input, filter, bias, mult, shift, oc, dst, dst_step, work, K);
+}
+
 TE_ALWAYS_INLINE void te_dw_all(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                 const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
                                 int8_t *scratch, const int32_t K) {
-    for (int32_t oc = 0; oc < p->out_c; ++oc) {
-        te_dw_channel(p, input, filter, bias[oc], mult[oc], shift[oc], oc, output + oc, p->out_c, scratch, K);
+    for (int32_t oc = 0; oc < p->output.c; ++oc) {
+        te_dw_channel_any(p, input, filter, bias[oc], mult[oc], shift[oc], oc, output + oc, p->output.c, scratch,
+                          K);
     }
 }
 
 /* The output plane, rounded up to keep the int16 buffers aligned, then the depthwise buffers. */
 static int32_t te_dw_plane_bytes(const te_dw_params *p) {
-    return (p->out_h * p->out_w + 3) & ~3;
+    return (p->output.h * p->output.w + 3) & ~3;
 }
 
 int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p) {
@@ -181,18 +404,18 @@ int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p) {
 TE_ALWAYS_INLINE void te_dw_all_inplace(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                         int8_t *output, int8_t *scratch, const int32_t K) {
-    const int32_t pixels = p->out_h * p->out_w, channels = p->out_c;
+    const int32_t pixels = p->output.h * p->output.w, channels = p->output.c;
     int8_t *work = scratch + te_dw_plane_bytes(p);
     /* Each input row of a channel is gathered once, in order, before the output rows that read it. The output
      * row oy covers input rows <= oy of its channel (out_w <= in_w), and by then the rows up to
      * oy * stride_h - pad_top + k_h - 1 >= oy have been gathered (pad_top < k_h): the outputs can go straight
      * over the input. Otherwise a channel goes through the plane. */
-    if ((K || p->dil_h == 1) && p->pad_top < (K ? K : p->k_h) && p->out_w <= p->in_w) {
+    if ((K || p->dilation.h == 1) && p->padding.h < (K ? K : p->kernel.h) && p->output.w <= p->input.w) {
         te_dw_all(p, input, filter, bias, mult, shift, output, work, K);
         return;
     }
     for (int32_t c = 0; c < channels; ++c) {
-        te_dw_channel(p, input, filter, bias[c], mult[c], shift[c], c, scratch, 1, work, K);
+        te_dw_channel_any(p, input, filter, bias[c], mult[c], shift[c], c, scratch, 1, work, K);
         int8_t *out = output + c;
         for (int32_t k = 0; k < pixels; ++k, out += channels) {
             *out = scratch[k];

@@ -12,21 +12,27 @@
 
 #include <stdint.h>
 
+#include "te_common.h"
+
+/* DEPTHWISE_CONV_2D (the shared API types of te_common.h; te_conv_params' fields, then the depth multiplier:
+ * CMSIS-NN's cmsis_nn_dw_conv_params with its dims). */
 typedef struct {
-    int32_t in_h, in_w, in_c;
-    int32_t out_h, out_w, out_c;
-    int32_t depth_mult;
-    int32_t k_h, k_w;
-    int32_t stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
-    int32_t input_offset;    /* -input zero point */
+    te_dims input, output;
+    te_hw kernel, stride, dilation;
+    te_hw padding;           /* top, left (rows and columns past the input are padding too) */
+    int32_t input_offset;    /* -input zero point (padding takes the zero point) */
     int32_t output_offset;
-    int32_t act_min, act_max;
+    te_activation activation;
+    int32_t depth_mult;      /* output.c / input.c */
 } te_dw_params;
 
-/* Depthwise convolution works one channel at a time on int16 copies: the channel's taps (k_h rows of k_w
- * rounded up to even, zero-filled) and k_h of its input rows (raw values, the zero point for the padding; row length: the padded width (out_w - 1) * stride_w + (k_w - 1) * dil_w + 1, plus one, rounded up
- * to even), so taps are multiplied two at a time. The _k3 / _k5 / _k7 variants are the same kernel unrolled for
- * a square kernel of that size and dilation 1. */
+/* Depthwise convolution works one channel at a time on int16 copies of kernel.h of its input rows (a ring of
+ * rows, each gathered once: raw values, the zero point for the padding; row length: the padded width
+ * (output.w - 1) * stride.w + (kernel.w - 1) * dilation.w + 1, plus one, rounded up to even), so taps are
+ * multiplied two at a time; the scratch holds the taps (kernel.h rows of kernel.w rounded up to even, int16)
+ * and the rows. The _k3 / _k5 / _k7 variants are the kernel unrolled for a square kernel of that size and
+ * dilation 1; on the DSP path (when not built for size) with stride.w 1 or 2 they compute tiles of 4 adjacent
+ * outputs that share their loads, the taps held as SMLAD operands (te_depthwise.c). */
 int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p);
 void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                           const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
@@ -42,8 +48,8 @@ int32_t te_depthwise_conv_s8_k5_get_buffer_size(const te_dw_params *p);
 int32_t te_depthwise_conv_s8_k7_get_buffer_size(const te_dw_params *p);
 
 /* In place (MCUNet): output may start at input (depth_mult 1). Each input row is read once, before any output
- * row that covers it is written, so where that order holds (dilation 1, pad_top < k_h, out_w <= in_w) the
- * outputs go straight over the input; otherwise each channel is computed into scratch (an out_h * out_w plane,
+ * row that covers it is written, so where that order holds (dilation 1, padding.h < kernel.h, output.w <= input.w) the
+ * outputs go straight over the input; otherwise each channel is computed into scratch (an output.h * output.w plane,
  * rounded up to 4, then the depthwise buffers) and then written over its own input channel, which no later
  * channel reads. */
 int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p);

@@ -147,16 +147,17 @@ def conv_params(in_shape, out_shape, k, stride, dil, pads, quant) -> dict:
 
 
 def depthwise_buffer_size(p: dict) -> int:
-    """te_depthwise_conv_s8_get_buffer_size: the int16 taps (k_h rows of k_w rounded up to even) and k_h int16
-    input rows, each one longer than the padded width and even."""
-    width = (p["out_w"] - 1) * p["stride_w"] + (p["k_w"] - 1) * p["dil_w"] + 1
-    return 2 * p["k_h"] * (p["k_w"] + p["k_w"] % 2) + 2 * p["k_h"] * ((width + 2) // 2 * 2)
+    """te_depthwise_conv_s8_get_buffer_size: the int16 taps (kernel.h rows of kernel.w rounded up to even) and
+    kernel.h int16 input rows, each one longer than the padded width and even."""
+    kh, kw = p["kernel.h"], p["kernel.w"]
+    width = (p["output.w"] - 1) * p["stride.w"] + (kw - 1) * p["dilation.w"] + 1
+    return 2 * kh * (kw + kw % 2) + 2 * kh * ((width + 2) // 2 * 2)
 
 
 def depthwise_inplace_buffer_size(p: dict) -> int:
-    """te_depthwise_conv_s8_inplace_get_buffer_size: the out_h * out_w plane (rounded up to 4), then the
+    """te_depthwise_conv_s8_inplace_get_buffer_size: the output.h * output.w plane (rounded up to 4), then the
     depthwise buffers."""
-    return _pad4(p["out_h"] * p["out_w"]) + depthwise_buffer_size(p)
+    return _pad4(p["output.h"] * p["output.w"]) + depthwise_buffer_size(p)
 
 
 def _weight_consts(n_filter: int, n_channels: int, n_requant: int | None = None) -> list[Const]:
@@ -183,7 +184,7 @@ def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, p
         [in_buf], [out_buf], consts if consts is not None else _weight_consts(pair_packed_count(oc, kh * kw * ic), oc),
         scratch_bytes=0 if pointwise else conv2d_buffer_size(params), takes_scratch=not pointwise,
         macs=oh * ow * oc * kh * kw * ic)
-    if not pointwise and ic % 4 == 0:
+    if ic % 4 == 0:
         # where the arena has room: im2col sign-extends each input once per pixel pair
         layer.faster = Faster("te_conv2d_s8_q15", conv2d_q15_buffer_size(params))
     return layer
@@ -212,9 +213,7 @@ def depthwise_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, d
     """The DEPTHWISE_CONV_2D kernel call; shared by the TFLite lowering and abstract graphs."""
     (ih, iw, ic), (oh, ow, oc), (kh, kw) = in_shape, out_shape, k
     quant = quant or dict(input_offset=0, output_offset=0, act_min=-128, act_max=127)
-    params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, depth_mult=oc // ic, k_h=kh, k_w=kw,
-                  stride_h=stride[0], stride_w=stride[1], dil_h=dil[0], dil_w=dil[1], pad_top=pads[0],
-                  pad_left=pads[1], **quant)
+    params = {**conv_params(in_shape, out_shape, k, stride, dil, pads, quant), "depth_mult": oc // ic}
     # square 3x3, 5x5 and 7x7 kernels without dilation have unrolled variants
     variant = f"_k{kh}" if kh == kw and kh in (3, 5, 7) and tuple(dil) == (1, 1) else ""
     layer = Layer(
