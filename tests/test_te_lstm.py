@@ -9,6 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 from modelgen import _cached_int8, op_names, patch_model
+from test_te_state import MAIN_C, _formula_input
 from test_te_svdf import _litert, _run, _run_tflm
 
 import tinyengine_tflite
@@ -132,33 +133,11 @@ def test_lstm_state_in_report_outside_arena(tmp_path):
     assert f"te_state_L0_0[k] = {zp}; }}" in src and "te_state_L0_1[k] = 0; }" in src
 
 
-MAIN_C = r"""
-#include <stdio.h>
-#include "model.h"
-
-/* Invokes 3 times, resets the state, invokes the same 3 inputs again (a formula of step % 3 and position). */
-int main(void) {
-    int step, i;
-    if (model_init(NULL, 0) != MODEL_OK) { return 1; }
-    for (step = 0; step < 6; ++step) {
-        int8_t *in = model_input(0);
-        const int8_t *out;
-        if (step == 3 && model_reset_state() != MODEL_OK) { return 2; }
-        for (i = 0; i < MODEL_INPUT0_SIZE; ++i) { in[i] = (int8_t)(((i * 29 + (step % 3) * 13) % 256) - 128); }
-        if (model_invoke() != MODEL_OK) { return 3; }
-        out = model_output(0);
-        for (i = 0; i < MODEL_OUTPUT0_SIZE; ++i) { printf("%d ", out[i]); }
-        printf("\n");
-    }
-    return 0;
-}
-"""
-
-
 @pytest.mark.parametrize("reference", ["litert", pytest.param("tflm", marks=pytest.mark.slow)])
 def test_lstm_c_program_sanitized(tmp_path, reference):
-    """The generated C (C99, -Wall -Wextra -Werror -pedantic, address and undefined sanitizers) run by a program
-    that invokes, resets and invokes again prints the reference's outputs for the same sequence."""
+    """The generated C (C99, -Wall -Wextra -Werror -pedantic, address and undefined sanitizers) run by
+    test_te_state's program (four invokes, model_reset_state(), the same four again) prints the reference's
+    outputs for the same sequence."""
     from tflite_micro.python.tflite_micro import runtime
     model = lstm_model(7, 6, 5, False, 2, False, seed=7)
     tinyengine_tflite.convert(model, tmp_path / "c", reference=reference)
@@ -174,16 +153,15 @@ def test_lstm_c_program_sanitized(tmp_path, reference):
     shape = tuple(_litert(model).get_input_details()[0]["shape"])
     ref = _litert(model) if reference == "litert" else runtime.Interpreter.from_bytes(model)
     want = []
-    for step in range(6):
-        if step == 3:
+    for step in range(8):
+        if step == 4:
             ref.reset_all_variables() if reference == "litert" else ref.reset()
-        i = np.arange(int(np.prod(shape)))
-        x = (((i * 29 + (step % 3) * 13) % 256) - 128).astype(np.int8).reshape(shape)
+        x = _formula_input(shape, step)
         want.append((_run(ref, x) if reference == "litert" else _run_tflm(ref, x)).reshape(-1))
-    assert len(got) == 6, run.stdout
+    assert len(got) == 8, run.stdout
     for step, (a, b) in enumerate(zip(got, want)):
         np.testing.assert_array_equal(a, b, err_msg=f"invoke {step}")
-    np.testing.assert_array_equal(got[3:], got[:3])
+    np.testing.assert_array_equal(got[4:], got[:4])
 
 
 def test_lstm_cortex_m4_equals_host():
@@ -221,7 +199,22 @@ def _strip_intermediates(m):
     m.subgraphs[0].operators[0].intermediates = []
 
 
+def _set_input(k, tensor_of):
+    """An edit setting the LSTM's input k to tensor_of(op inputs)."""
+    def edit(m):
+        op = m.subgraphs[0].operators[0]
+        op.inputs = [int(t) for t in op.inputs]
+        op.inputs[k] = tensor_of(op.inputs)
+    return edit
+
+
 @pytest.mark.parametrize("edit,message", [
+    (_set_input(13, lambda ins: -1), r"lacks the required inputs \[13\]"),
+    (_set_input(10, lambda ins: ins[13]), "is a peephole LSTM"),
+    (_set_input(17, lambda ins: ins[13]), "is a projection LSTM"),
+    (_set_input(1, lambda ins: -1), "is a CIFG LSTM"),
+    (lambda m: setattr(m.subgraphs[0].tensors[m.subgraphs[0].operators[0].inputs[2]].quantization, "zeroPoint",
+                       [3]), "zero point 3"),
     (lambda m: setattr(m.subgraphs[0].tensors[m.subgraphs[0].operators[0].inputs[19]].quantization, "scale",
                        [0.001]), "power of two"),
     (lambda m: setattr(m.subgraphs[0].operators[0].builtinOptions, "fusedActivationFunction", 1),

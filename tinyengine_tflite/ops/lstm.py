@@ -80,6 +80,10 @@ def lower_lstm(ctx, op):
     if op.inputs[INPUT_WEIGHTS[0]] < 0:
         raise ctx.error(op, "is a CIFG LSTM (no input gate); only the standard LSTM (a Keras LSTM's) is supported",
                         unsupported=True)
+    missing = [k for k in (0, *INPUT_WEIGHTS, *RECURRENT_WEIGHTS, *BIASES, HIDDEN_STATE, CELL_STATE)
+               if op.inputs[k] < 0]
+    if missing:
+        raise ctx.error(op, f"lacks the required inputs {missing}")
     if op.options.get("fused_activation_function", 0) != TANH:
         raise ctx.error(op, f"has activation {op.options.get('fused_activation_function')}; TFLite's integer LSTM "
                             "uses TANH", unsupported=True)
@@ -90,7 +94,8 @@ def lower_lstm(ctx, op):
                             "int8 sequence is expected", unsupported=True)
     time_major = bool(op.options.get("time_major", False))
     (time_steps, batches, input_size) = shape if time_major else (shape[1], shape[0], shape[2])
-    units = int(ctx.tensor(op.inputs[INPUT_WEIGHTS[1]]).shape[0]) if ctx.tensor(op.inputs[INPUT_WEIGHTS[1]]).shape else 0
+    weight_shape = ctx.tensor(op.inputs[INPUT_WEIGHTS[1]]).shape
+    units = int(weight_shape[0]) if len(weight_shape) == 2 else 0
     if min(time_steps, batches, input_size, units) < 1:
         raise ctx.error(op, f"has an empty dimension (input {list(shape)}, {units} units)")
     _tensor(ctx, op, out_t, "the output", "int8", shape[:2] + (units,))
