@@ -77,6 +77,7 @@ class BenchSummary:
     """The numbers of a tinyengine_tflite benchmark (tinyengine against TFLite Micro) that the table shows."""
     status: str | None = None
     te_peak_sram_bytes: int | None = None
+    te_patch_peak_sram_bytes: int | None = None   # patch-based (auto), when it is smaller
     tflm_arena_bytes: int | None = None
     sram_ratio: float | None = None
     te_flash_bytes: int | None = None
@@ -100,6 +101,7 @@ class BenchSummary:
         instructions = cm.instructions if cm else None
         return cls(status=b.status,
                    te_peak_sram_bytes=b.tinyengine.peak_sram_bytes if b.tinyengine else None,
+                   te_patch_peak_sram_bytes=b.tinyengine.patch_peak_sram_bytes if b.tinyengine else None,
                    tflm_arena_bytes=sram.tflm_like_for_like_bytes if sram else None,
                    sram_ratio=sram.ratio if sram else None,
                    te_flash_bytes=flash.flash_bytes if flash else None,
@@ -180,8 +182,9 @@ def render_table(res: Results, mhz: float = DEFAULT_CORTEXM_MHZ) -> str:
                      ""))
         rows.append(("flash (model constants)", _kb(m.flash_bytes if m else None), "not run (--no-bench)", ""))
     if m and m.patch_plan:
+        vs_tflm = f"{b.tflm_arena_bytes / m.peak_sram_bytes:.2f}x less; " if b and b.tflm_arena_bytes else ""
         rows.append(("patch-based inference (MCUNetV2)", f"peak {_kb(m.peak_sram_bytes)} ({m.patch_plan})", "",
-                     f"layer by layer: {_kb(m.layerwise_peak_sram_bytes)}"))
+                     f"{vs_tflm}layer by layer: {_kb(m.layerwise_peak_sram_bytes)}"))
     fw = res.firmware
     if fw:
         app_ms = f", {fw.instructions / (mhz * 1e3):.2f} ms" if fw.instructions else ""
