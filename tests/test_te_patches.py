@@ -165,8 +165,31 @@ def test_bad_plans_are_clear_errors(net):
         schedule(lowered, patches="99x1@0")
     with pytest.raises(ValueError, match="ROWSxCOLS@LAYER"):
         PatchPlan.parse("3by2")
-    with pytest.raises(ValueError, match="max_mac_overhead"):
-        schedule(lowered, patches="auto", max_mac_overhead=-1)
+    for bad in (-1, float("nan"), "0.2"):
+        with pytest.raises(ValueError, match="max_mac_overhead"):
+            schedule(lowered, patches="auto", max_mac_overhead=bad)
+    with pytest.raises(ValueError, match="patches must be"):
+        schedule(lowered, patches=3)
+
+
+@needs_suite
+def test_models_without_a_patch_stage():
+    """A model whose first layer cannot run patch by patch: auto stays layer-wise, a forced plan is refused."""
+    lowered, layerwise = compile_model(SUITE_DIR / "tflm_hello_world_int8.tflite")
+    assert schedule(lowered, patches="auto").arena_bytes == layerwise.arena_bytes
+    with pytest.raises(ConversionError, match=r"splits that can: none"):
+        schedule(lowered, patches="2x1@0")
+
+
+def test_benchmark_section_renders():
+    from benchmarks.patches import PatchRow, render
+    rows = [PatchRow("mcunet_vww_tinyengine", 224_792, 89_600, 32_000, "4x5@5", 0.052, True, "33,088 B"),
+            PatchRow("tflm_hello_world_int8", 1_936, 32, None, None, None, None)]
+    text = render(rows, "stm32h743")
+    assert "| mcunet_vww_tinyengine | 224,792 | 89,600 | **32,000** | 4x5@5 | +5.2% | yes | 33,088 B |" in text
+    assert "| tflm_hello_world_int8 | 1,936 | 32 | **-** | - | - | - | - |" in text
+    assert "| mcunet_vww_tinyengine | 89,600 | <= 46,080 | 32,000 | met |" in text
+    assert "| mcunetv2_large | 1,404,928 | <= 476,160 | - | MISSED |" in text
 
 
 def test_cli_patches(net, tmp_path, capsys):

@@ -488,7 +488,8 @@ def candidates(model: LoweredModel, layerwise, max_mac_overhead: float) -> list[
 def patch_schedule(model: LoweredModel, layerwise, patches, max_mac_overhead: float, schedule_layers):
     """The schedule of patch-based execution (a PatchPlan, its text or "auto"); "auto" returns `layerwise` when
     no split and grid within the MAC cap has a smaller arena. schedule_layers(model, widen) plans a model."""
-    if not isinstance(max_mac_overhead, (int, float)) or max_mac_overhead < 0:
+    if isinstance(max_mac_overhead, bool) or not isinstance(max_mac_overhead, (int, float)) or \
+            not max_mac_overhead >= 0:
         raise ValueError(f"max_mac_overhead must be a number >= 0, got {max_mac_overhead!r}")
     if isinstance(patches, str) and patches == "auto":
         best = layerwise
