@@ -124,6 +124,7 @@ def test_lstm_state_in_report_outside_arena(tmp_path):
     zp = hidden.qparams()[1]
     assert zp != 0
     report = tinyengine_tflite.convert(model, tmp_path)
+    assert report.weight_bytes == 4 * units * (5 + units)          # input and recurrent weights, int8
     assert report.state_bytes == batch * units * (1 + 2)
     assert report.peak_sram_bytes == report.arena_bytes + report.state_bytes
     assert f"state {report.state_bytes} B" in str(report)
@@ -173,6 +174,21 @@ def test_lstm_cortex_m4_equals_host():
     assert op_names(model).count("UNIDIRECTIONAL_SEQUENCE_LSTM") == 2
     run = run_on_cortexm(model, part="stm32f746", seed=1)
     assert run.status == "ok" and run.output_matches_host is True, run
+
+
+@pytest.mark.slow
+def test_benchmark_runs_an_lstm_model():
+    """The benchmark against TFLite Micro runs a stacked LSTM model; both sides count the state (TFLM in its
+    arena's variable buffers, tinyengine outside the arena, in peak SRAM and in the lower bound)."""
+    from tinyengine_tflite.measure import benchmark_model
+    r = benchmark_model(lstm_model(6, 5, 4, False, 1, False, layers=2, dense=3, seed=2), name="lstm", repeats=3,
+                        warmup=1, latency_budget_s=2, cortexm=False)
+    assert r.status == "ok", r.errors
+    state = 2 * 6 * (1 + 2)
+    assert r.tinyengine.peak_sram_bytes == r.tinyengine.arena_bytes + state
+    assert r.tinyengine.lower_bound_bytes >= state and r.sram.tflm_arena_bytes > state
+    assert any("variable buffer data' used" in line and f"requested {state} bytes" in line
+               for line in r.sram.tflm_allocation_lines)
 
 
 @pytest.mark.slow

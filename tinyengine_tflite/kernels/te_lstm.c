@@ -243,14 +243,15 @@ static void lstm_step(const te_lstm_params *p, const int8_t *x, const int8_t *in
     memcpy(h, out, (size_t)p->units);
 }
 
-void te_lstm_s8_s16(const te_lstm_params *p, const int8_t *input, const int8_t *input_weights,
-                    const int8_t *recurrent_weights, const int32_t *input_bias, const int32_t *recurrent_bias,
-                    const int32_t *gate_quant, int8_t *output, int8_t *hidden, int16_t *cell) {
+void te_lstm_s8_s16(const te_lstm_params *p, const int8_t *input, const int8_t *weights, const int32_t *input_bias,
+                    const int32_t *recurrent_bias, const int32_t *gate_quant, int8_t *output, int8_t *hidden,
+                    int16_t *cell) {
+    const int8_t *recurrent_weights = weights + 4 * p->units * p->input_size;
     int32_t b, t;
     for (b = 0; b < p->batches; ++b) {
         for (t = 0; t < p->time_steps; ++t) {
             const int32_t step = p->time_major ? t * p->batches + b : b * p->time_steps + t;
-            lstm_step(p, input + step * p->input_size, input_weights, recurrent_weights, input_bias, recurrent_bias,
+            lstm_step(p, input + step * p->input_size, weights, recurrent_weights, input_bias, recurrent_bias,
                       gate_quant, output + step * p->units, hidden + b * p->units, cell + b * p->units);
         }
     }

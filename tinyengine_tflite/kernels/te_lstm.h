@@ -31,11 +31,12 @@ typedef struct {
     int32_t tflm;                           /* 1: follow TFLM, 0: LiteRT */
 } te_lstm_params;
 
-/* input_weights [4][units][input_size], recurrent_weights [4][units][units], input_bias and recurrent_bias
- * [4][units], gate_quant [4][4]: per gate the input multiplier and shift, then the recurrent ones. output has
- * the input's layout with units per step; hidden (int8) and cell (int16) are the [batches][units] states. */
-void te_lstm_s8_s16(const te_lstm_params *p, const int8_t *input, const int8_t *input_weights,
-                    const int8_t *recurrent_weights, const int32_t *input_bias, const int32_t *recurrent_bias,
-                    const int32_t *gate_quant, int8_t *output, int8_t *hidden, int16_t *cell);
+/* weights: the input weights [4][units][input_size], then the recurrent weights [4][units][units];
+ * input_bias and recurrent_bias [4][units]; gate_quant [4][4]: per gate the input multiplier and shift, then the
+ * recurrent ones. output has the input's layout with units per step; hidden (int8) and cell (int16) are the
+ * [batches][units] states. */
+void te_lstm_s8_s16(const te_lstm_params *p, const int8_t *input, const int8_t *weights, const int32_t *input_bias,
+                    const int32_t *recurrent_bias, const int32_t *gate_quant, int8_t *output, int8_t *hidden,
+                    int16_t *cell);
 
 #endif /* TE_LSTM_H */

@@ -150,8 +150,8 @@ def lower_lstm(ctx, op):
     f32 = np.float32
     fc_mult, fc_shift = quantize_multiplier(float(f32(2.0 ** -15)) * float(f32(s_c)) / float(f32(s_c)))
     ig_mult, ig_shift = quantize_multiplier(float(f32(2.0 ** -15)) * float(f32(2.0 ** -15)) / float(f32(s_c)))
-    consts = [Const.of("input_weights", np.concatenate(in_w), "int8"),
-              Const.of("recurrent_weights", np.concatenate(rec_w), "int8"),
+    consts = [Const.of("weights", np.concatenate([np.concatenate(in_w).ravel(), np.concatenate(rec_w).ravel()]),
+                       "int8"),
               Const.of("input_bias", np.concatenate(in_bias), "int32"),
               Const.of("recurrent_bias", np.concatenate(rec_bias), "int32"),
               Const.of("gate_quant", np.array(quant), "int32")]
