@@ -28,7 +28,7 @@ from .planner import align
 
 WINDOWED = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D")
 MAX_TILES_PER_DIM = 8          # "auto" tries up to this many rows and columns
-EXACT_CANDIDATES = 4           # "auto" plans this many of the best estimates exactly
+EXACT_CANDIDATES = 4           # "auto" plans this many of the best estimates exactly (and the roomiest tie)
 COPY = ("te_copy_rows", "te_copy_rows_params")
 
 
@@ -447,12 +447,23 @@ def _stage(model: LoweredModel, stages: list[_Stage], plan: PatchPlan) -> _Stage
                         "layer's output may be read after it")
 
 
-def candidates(model: LoweredModel, layerwise, max_mac_overhead: float) -> list[tuple[int, PatchPlan, _Stage]]:
-    """(estimated peak, plan, stage) of every split and grid within the MAC cap, best estimate first; only
-    those whose estimate is below the layer-wise arena."""
+@dataclass
+class Candidate:
+    estimate: int                 # estimated peak: the most bytes live at one step, stage or after
+    stage_estimate: int           # the same over the patch stage alone
+    macs: int                     # executed MACs
+    plan: PatchPlan
+    stage: _Stage
+
+
+def candidates(model: LoweredModel, layerwise, max_mac_overhead: float) -> list[Candidate]:
+    """Every split and grid within the MAC cap whose estimate is below the layer-wise arena, best estimate
+    (then fewest MACs) first."""
     base_macs = sum(ly.macs for ly in model.layers)
     cap = (1.0 + max_mac_overhead) * base_macs
-    live = layerwise.live
+    # bytes live at each layer before the faster kernels took their larger scratch where the plan had room
+    live = [v - (align(model.layers[i].faster.scratch_bytes) - align(model.layers[i].scratch_bytes)
+                 if i in layerwise.faster else 0) for i, v in enumerate(layerwise.live)]
     found = []
     best = layerwise.arena_bytes
     for st in valid_splits(model):
@@ -477,12 +488,13 @@ def candidates(model: LoweredModel, layerwise, max_mac_overhead: float) -> list[
                 macs = base_macs - stage_macs + _stage_macs(model, st, ra, ca)
                 if macs > cap:
                     break              # more columns only recompute more
-                est = max(after, _estimate(model, st, ra, ca))
+                stage_est = _estimate(model, st, ra, ca)
+                est = max(after, stage_est)
                 if est < layerwise.arena_bytes:
-                    found.append((est, macs, PatchPlan(st.split, rows, cols), st))
+                    found.append(Candidate(est, stage_est, macs, PatchPlan(st.split, rows, cols), st))
                     best = min(best, est)
-    found.sort(key=lambda f: f[:2])
-    return [(est, plan, st) for est, _, plan, st in found]
+    found.sort(key=lambda c: (c.estimate, c.macs))
+    return found
 
 
 def patch_schedule(model: LoweredModel, layerwise, patches, max_mac_overhead: float, schedule_layers):
@@ -492,11 +504,18 @@ def patch_schedule(model: LoweredModel, layerwise, patches, max_mac_overhead: fl
             not max_mac_overhead >= 0:
         raise ValueError(f"max_mac_overhead must be a number >= 0, got {max_mac_overhead!r}")
     if isinstance(patches, str) and patches == "auto":
+        found = candidates(model, layerwise, max_mac_overhead)
+        tried = found[:EXACT_CANDIDATES]
+        if found:
+            # where the estimate is the part after the stage, the planner packs that stage best that leaves it
+            # the most room
+            roomy = min((c for c in found if c.estimate == found[0].estimate), key=lambda c: c.stage_estimate)
+            tried += [roomy] if roomy not in tried else []
         best = layerwise
-        for est, plan, st in candidates(model, layerwise, max_mac_overhead)[:EXACT_CANDIDATES]:
-            if est >= best.arena_bytes:
-                break                 # a plan seldom beats the bytes live at its busiest step
-            sched = _patched(model, layerwise, st, plan, schedule_layers)
+        for c in tried:
+            if c.estimate >= best.arena_bytes:
+                continue              # a plan seldom beats the bytes live at its busiest step
+            sched = _patched(model, layerwise, c.stage, c.plan, schedule_layers)
             if sched.arena_bytes < best.arena_bytes:
                 best = sched
         return best
