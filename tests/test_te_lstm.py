@@ -245,3 +245,26 @@ def test_lstm_refusals(edit, message):
     model = patch_model(lstm_model(5, 4, 3, True, 1, False, seed=5), edit)
     with pytest.raises(tinyengine_tflite.ConversionError, match=message):
         tinyengine_tflite.Interpreter(model_content=model)
+
+
+def _cell(clip, scale):
+    """An edit: the LSTM's cell clip and its cell state's scale."""
+    def edit(m):
+        op = m.subgraphs[0].operators[0]
+        op.builtinOptions.cellClip = clip
+        m.subgraphs[0].tensors[op.inputs[19]].quantization.scale = [scale]
+    return edit
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip,scale", [(0.5, 2.0 ** -14), (0.0, 2.0 ** -11), (3.0, 2.0 ** -12), (0.7, 2.0 ** -15),
+                                        (0.0, 2.0 ** -9)])
+def test_lstm_cell_clip_and_scale(clip, scale):
+    """The cell state clipped (0.5 and 0.7 bind: LiteRT's outputs change), and other power-of-two cell scales
+    (the tanh's integer bits in LiteRT, its input shift in TFLM)."""
+    base = lstm_model(7, 6, 5, False, 2, False, seed=7)
+    model = patch_model(base, _cell(clip, scale))
+    check_invokes(model, n=6, reset_at=4, seed=2)
+    if 0 < clip < 1:
+        clipped, unclipped = _litert(model), _litert(patch_model(base, _cell(0.0, scale)))
+        assert any(not np.array_equal(_run(clipped, x), _run(unclipped, x)) for x in _inputs(model, 6, 2))
