@@ -28,7 +28,7 @@ from .planner import align
 
 WINDOWED = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D")
 MAX_TILES_PER_DIM = 8          # "auto" tries up to this many rows and columns
-EXACT_CANDIDATES = 4           # "auto" plans this many of the best estimates exactly (and the roomiest tie)
+EXACT_CANDIDATES = 6           # "auto" plans at most this many candidates exactly
 COPY = ("te_copy_rows", "te_copy_rows_params")
 
 
@@ -505,19 +505,25 @@ def patch_schedule(model: LoweredModel, layerwise, patches, max_mac_overhead: fl
         raise ValueError(f"max_mac_overhead must be a number >= 0, got {max_mac_overhead!r}")
     if isinstance(patches, str) and patches == "auto":
         found = candidates(model, layerwise, max_mac_overhead)
-        tried = found[:EXACT_CANDIDATES]
-        if found:
-            # where the estimate is the part after the stage, the planner packs that stage best that leaves it
-            # the most room
-            roomy = min((c for c in found if c.estimate == found[0].estimate), key=lambda c: c.stage_estimate)
-            tried += [roomy] if roomy not in tried else []
+        ties = [c for c in found if c.estimate == found[0].estimate]
+        # The planner does not always reach the estimate: among the best estimate's candidates (fewest MACs
+        # first), plan those that leave it more room than any before, until one reaches the estimate, and the
+        # roomiest last.
+        tried, room = [], None
+        for c in ties:
+            if room is None or c.stage_estimate < room:
+                tried.append(c)
+                room = c.stage_estimate
+        tried = tried[:EXACT_CANDIDATES - 1]
+        roomiest = min(ties, key=lambda c: c.stage_estimate) if ties else None
+        tried += [roomiest] if roomiest is not None and roomiest not in tried else []
         best = layerwise
         for c in tried:
-            if c.estimate >= best.arena_bytes:
-                continue              # a plan seldom beats the bytes live at its busiest step
             sched = _patched(model, layerwise, c.stage, c.plan, schedule_layers)
             if sched.arena_bytes < best.arena_bytes:
                 best = sched
+            if best.arena_bytes <= c.estimate:
+                break
         return best
     if isinstance(patches, str):
         patches = PatchPlan.parse(patches)
