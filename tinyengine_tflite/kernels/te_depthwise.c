@@ -25,51 +25,75 @@ int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p) {
     return te_dw_work_bytes(p);
 }
 
-/* Row iy of input channel ic into dst (len values, len even, dst word-aligned): the raw values, and the input
- * zero point outside the input (the bias has the zero point folded in, so padded taps contribute nothing, as
- * in TFLite). Values go out two at a time, as one word. */
-static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t iy, int16_t *dst,
-                             int32_t len) {
-    const int16_t zp = (int16_t)(-p->input_offset);
+/* The rows of the scratch (after the generic path's taps) and the columns of a row that hold input values,
+ * [lo, hi); the other columns hold the zero point, written once per call (te_dw_fill_rows) since every row
+ * has the same columns (the bias has the zero point folded in, so padded taps contribute nothing, as in
+ * TFLite). */
+typedef struct {
+    int16_t *rows;
+    int32_t len, lo, hi;
+} te_dw_rowbuf;
+
+static te_dw_rowbuf te_dw_rowbuf_of(const te_dw_params *p, int8_t *work) {
+    te_dw_rowbuf b;
+    b.rows = (int16_t *)(void *)(work + 2 * p->kernel.h * ((p->kernel.w + 1) & ~1));
+    b.len = te_dw_row_len(p);
+    b.lo = TE_MIN(p->padding.w, b.len);
+    b.hi = TE_MIN(p->padding.w + p->input.w, b.len);
+    return b;
+}
+
+static void te_dw_fill(int16_t *dst, int32_t j, int32_t end, int16_t zp) {
     const uint32_t zp2 = (uint32_t)(uint16_t)zp * 0x10001u;
-    int32_t j = 0;
-    if (iy >= 0 && iy < p->input.h) {
-        const int32_t step = p->input.c;
-        const int8_t *src = input + iy * p->input.w * step + ic;
-        const int32_t lo = TE_MIN(p->padding.w, len);
-        const int32_t hi = TE_MIN(p->padding.w + p->input.w, len);
-        for (; j < lo; ++j) {
-            dst[j] = zp;
-        }
-        src += (j - p->padding.w) * step;
-        if ((j & 1) && j < hi) {
-            dst[j++] = src[0];
-            src += step;
-        }
-        const int32_t step2 = 2 * step, step3 = 3 * step;
-        int16_t *d = dst + j;
-        for (int32_t quads = (hi - j) >> 2; quads > 0; --quads, d += 4, src += 4 * step) {
-            const uint32_t v0 = (uint32_t)(uint16_t)src[0] | (uint32_t)src[step] << 16;
-            const uint32_t v1 = (uint32_t)(uint16_t)src[step2] | (uint32_t)src[step3] << 16;
-            memcpy(d, &v0, sizeof v0);
-            memcpy(d + 2, &v1, sizeof v1);
-        }
-        j = (int32_t)(d - dst);
-        if (j + 2 <= hi) {
-            const uint32_t v = (uint32_t)(uint16_t)src[0] | (uint32_t)src[step] << 16;
-            memcpy(dst + j, &v, sizeof v);
-            j += 2;
-            src += step2;
-        }
-        if (j < hi) {
-            dst[j++] = src[0];
-        }
-        if (j & 1) {
-            dst[j++] = zp;
-        }
+    if ((j & 1) && j < end) {
+        dst[j++] = zp;
     }
-    for (; j < len; j += 2) {
+    for (; j + 2 <= end; j += 2) {
         memcpy(dst + j, &zp2, sizeof zp2);
+    }
+    if (j < end) {
+        dst[j] = zp;
+    }
+}
+
+/* Every row all zero point (the columns outside [lo, hi) keep it). */
+static void te_dw_fill_rows(const te_dw_params *p, int8_t *work) {
+    const te_dw_rowbuf b = te_dw_rowbuf_of(p, work);
+    te_dw_fill(b.rows, 0, p->kernel.h * b.len, (int16_t)(-p->input_offset));
+}
+
+/* Row iy of input channel ic into the columns [lo, hi) of dst (word-aligned): the raw values, the zero point
+ * for a row outside the input. Values go out two at a time, as one word. */
+static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t iy, int16_t *dst,
+                             const te_dw_rowbuf *b) {
+    int32_t j = b->lo;
+    const int32_t hi = b->hi;
+    if (iy < 0 || iy >= p->input.h) {
+        te_dw_fill(dst, j, hi, (int16_t)(-p->input_offset));
+        return;
+    }
+    const int32_t step = p->input.c, step2 = 2 * step, step3 = 3 * step;
+    const int8_t *src = input + (iy * p->input.w + j - p->padding.w) * step + ic;
+    if ((j & 1) && j < hi) {
+        dst[j++] = src[0];
+        src += step;
+    }
+    int16_t *d = dst + j;
+    for (int32_t quads = (hi - j) >> 2; quads > 0; --quads, d += 4, src += 4 * step) {
+        const uint32_t v0 = (uint32_t)(uint16_t)src[0] | (uint32_t)src[step] << 16;
+        const uint32_t v1 = (uint32_t)(uint16_t)src[step2] | (uint32_t)src[step3] << 16;
+        memcpy(d, &v0, sizeof v0);
+        memcpy(d + 2, &v1, sizeof v1);
+    }
+    j = (int32_t)(d - dst);
+    if (j + 2 <= hi) {
+        const uint32_t v = (uint32_t)(uint16_t)src[0] | (uint32_t)src[step] << 16;
+        memcpy(dst + j, &v, sizeof v);
+        j += 2;
+        src += step2;
+    }
+    if (j < hi) {
+        dst[j] = src[0];
     }
 }
 
@@ -96,7 +120,7 @@ typedef struct {
 /* Gathers the input rows of channel ic that output row oy reads and the ring lacks; returns the slot of the
  * first of them (row oy * stride_h - pad_top). */
 static int32_t te_dw_ring_advance(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t oy,
-                                  int16_t *rows, int32_t len, int32_t k_h, te_dw_ring *ring) {
+                                  const te_dw_rowbuf *b, int32_t k_h, te_dw_ring *ring) {
     const int32_t iy0 = oy * p->stride.h - p->padding.h;
     int32_t row = ring->row, slot = ring->slot;
     if (row < iy0) {  /* a stride larger than the kernel skips rows */
@@ -104,7 +128,7 @@ static int32_t te_dw_ring_advance(const te_dw_params *p, const int8_t *input, in
         row = iy0;
     }
     for (; row < iy0 + k_h; ++row) {
-        te_dw_gather_row(p, input, ic, row, rows + slot * len, len);
+        te_dw_gather_row(p, input, ic, row, b->rows + slot * b->len, b);
         slot = slot + 1 == k_h ? 0 : slot + 1;
     }
     ring->row = row;
@@ -135,7 +159,8 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
     /* locals: the int8 stores below may alias *p as far as the compiler knows */
     const int32_t out_w = p->output.w, off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
     int16_t *taps = (int16_t *)(void *)work;
-    int16_t *rows = taps + k_h * kw2;
+    const te_dw_rowbuf b = te_dw_rowbuf_of(p, work);
+    const int16_t *rows = b.rows;
     const int8_t *f = filter + oc * k_h * k_w;
     for (int32_t ky = 0; ky < k_h; ++ky) {
         for (int32_t kx = 0; kx < k_w; ++kx) {
@@ -156,11 +181,11 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
     for (int32_t oy = 0; oy < p->output.h; ++oy) {
         int32_t first = 0;
         if (ring) {
-            first = te_dw_ring_advance(p, input, ic, oy, rows, len, k_h, &rg);
+            first = te_dw_ring_advance(p, input, ic, oy, &b, k_h, &rg);
         } else {
             const int32_t iy0 = oy * p->stride.h - p->padding.h;
             for (int32_t ky = 0; ky < k_h; ++ky) {
-                te_dw_gather_row(p, input, ic, iy0 + ky * p->dilation.h, rows + ky * len, len);
+                te_dw_gather_row(p, input, ic, iy0 + ky * p->dilation.h, b.rows + ky * len, &b);
             }
         }
         int8_t *out = dst + oy * out_w * dst_step;
@@ -315,11 +340,11 @@ TE_ALWAYS_INLINE void te_dw_channel_fast(const te_dw_params *p, const int8_t *in
     const te_quant_ch q = te_quant_channel(mult, shift);
     const int32_t out_w = p->output.w, off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
     const int32_t len = te_dw_row_len(p), ic = oc / p->depth_mult, out_h = p->output.h;
-    int16_t *rows = (int16_t *)(void *)(work + 2 * K * (K + 1));  /* after the generic path's taps */
+    const te_dw_rowbuf b = te_dw_rowbuf_of(p, work);
     te_dw_ring rg = {-p->padding.h, 0};
     for (int32_t oy = 0; oy < out_h; ++oy) {
         const int16_t *r[TE_DW_MAX_K];
-        te_dw_ring_rows(rows, len, te_dw_ring_advance(p, input, ic, oy, rows, len, K, &rg), K, r);
+        te_dw_ring_rows(b.rows, len, te_dw_ring_advance(p, input, ic, oy, &b, K, &rg), K, r);
         int8_t *out = dst + oy * out_w * dst_step;
         int32_t ox = 0;
         for (; ox + TE_DW_TILE <= out_w; ox += TE_DW_TILE) {
@@ -386,6 +411,7 @@ TE_ALWAYS_INLINE void te_dw_channel_any(const te_dw_params *p, const int8_t *inp
 TE_ALWAYS_INLINE void te_dw_all(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                 const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
                                 int8_t *scratch, const int32_t K) {
+    te_dw_fill_rows(p, scratch);
     for (int32_t oc = 0; oc < p->output.c; ++oc) {
         te_dw_channel_any(p, input, filter, bias[oc], mult[oc], shift[oc], oc, output + oc, p->output.c, scratch,
                           K);
@@ -414,6 +440,7 @@ TE_ALWAYS_INLINE void te_dw_all_inplace(const te_dw_params *p, const int8_t *inp
         te_dw_all(p, input, filter, bias, mult, shift, output, work, K);
         return;
     }
+    te_dw_fill_rows(p, work);
     for (int32_t c = 0; c < channels; ++c) {
         te_dw_channel_any(p, input, filter, bias[c], mult[c], shift[c], c, scratch, 1, work, K);
         int8_t *out = output + c;
