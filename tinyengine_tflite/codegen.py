@@ -367,7 +367,7 @@ def _layer_call(model: LoweredModel, sched: Schedule, i: int, names: dict[int, s
     layer = model.layers[i]
     kernel, scratch = sched.kernel(model, i)
     per_patch = sched.patches is not None and i in sched.patches.patch_params
-    args = [f"&L{i}_params[p]" if per_patch else f"&L{i}_params"]
+    args = [f"&L{i}_params[L{i}_patch[p]]" if per_patch else f"&L{i}_params"]
     ins = [names[b] for b in layer.inputs]
     args += ["(const int8_t *const[]){" + ", ".join(ins) + "}"] if layer.array_inputs else ins
     args += [f"{prefix}_L{i}_{c.name}" if c.count else "NULL" for c in layer.consts]
@@ -382,13 +382,18 @@ def _layer_call(model: LoweredModel, sched: Schedule, i: int, names: dict[int, s
 
 
 def _params(layer, i: int, per_patch: list[dict] | None) -> str:
-    """Layer i's parameter struct, or (patch-based stage) its array with one struct per patch."""
+    """Layer i's parameter struct, or (patch-based stage) the array of its distinct structs and, per patch, the
+    index of the one it runs with (interior patches share theirs)."""
     def fields(params):
         return ", ".join(f".{k} = {_c_number(v)}" for k, v in params.items())
     if per_patch is None:
         return f"static const {layer.param_struct} L{i}_params = {{{fields(layer.params)}}};"
-    rows = ",\n".join(f"    {{{fields(q)}}}" for q in per_patch)
-    return f"static const {layer.param_struct} L{i}_params[{len(per_patch)}] = {{\n{rows}\n}};"
+    distinct = list(dict.fromkeys(fields(q) for q in per_patch))
+    index = ", ".join(str(distinct.index(fields(q))) for q in per_patch)
+    rows = ",\n".join(f"    {{{f}}}" for f in distinct)
+    ctype = "uint8_t" if len(distinct) <= 256 else "uint16_t"
+    return (f"static const {layer.param_struct} L{i}_params[{len(distinct)}] = {{\n{rows}\n}};\n"
+            f"static const {ctype} L{i}_patch[{len(per_patch)}] = {{{index}}};")
 
 
 def _calls(model: LoweredModel, sched: Schedule, names: dict[int, str], prefix: str) -> list[str]:
