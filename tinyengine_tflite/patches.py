@@ -12,8 +12,8 @@ A consumer that needs only a sub-window of a tensor gets it cropped: in place wh
 window out of the full input, the last writes the tile into the full stage output.
 
 Rows and columns are independent, so the analysis runs per dimension; "auto" enumerates split points and grids
-with per-dimension sizes (a patch buffer's size is the product of its two longest extents) and plans the few
-best candidates exactly. Only what a Layer carries is used (operator, kernel parameters, shapes, scratch), so the
+with per-dimension sizes (a patch buffer's size is the product of its two longest extents), estimates each
+candidate's peak (the most bytes live at one step) and plans the few best exactly, within the MAC cap. Only what a Layer carries is used (operator, kernel parameters, shapes, scratch), so the
 NAS profiler's abstract graphs get the same analysis as converted models."""
 from __future__ import annotations
 
@@ -55,13 +55,12 @@ class PatchPlan:
 class PatchStage:
     """What patch-based execution changed: the model actually run (its layers first .. last run once per
     patch, each with its own parameters for each patch) and the figures of the report."""
-    # layerwise: the layer-wise Schedule of the input model (its arena_bytes, live)
     plan: PatchPlan
     model: LoweredModel                      # the executed model: copies, stage layers on patch buffers, the rest
     first: int                               # layers first .. last of `model` run once per patch
     last: int
     patch_params: dict[int, list[dict]]      # layer of `model` -> its parameters for each patch
-    layerwise: object                        # the layer-wise Schedule of the model
+    layerwise: object                        # the layer-wise Schedule of the model (schedule.Schedule)
     layerwise_macs: int
     macs: int                                # executed MACs, the recomputed halos included
 
