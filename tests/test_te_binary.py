@@ -33,6 +33,7 @@ CASES = [
     ("SUB", ((1, 5, 7, 3), (0.05, 3), None), ((1, 1, 7, 1), (0.02, -5), _const((1, 1, 7, 1))), (0.06, 2), {}),
     ("SUB", ((1, 1, 1, 3), (0.01, 0), _const((1, 1, 1, 3))), ((1, 5, 7, 3), (0.03, 9), None), (0.04, -1), {}),
     ("SUB", ((2, 1, 9), (0.3, -128), None), ((1, 4, 1), (0.001, 127), None), (0.0021, 0), {}),  # both broadcast
+    ("SUB", ((1, 4, 9), (0.5 * 2.0 ** -23, 10), None), ((1, 4, 9), (0.5, -7), None), (0.6, 1), {}),  # general
     ("SQUARED_DIFFERENCE", ((1, 5, 7, 3), (0.05, 3), None), ((1, 5, 1, 3), (0.07, -5), None), (0.09, -128), {}),
     ("SQUARED_DIFFERENCE", ((1, 4, 9), (0.5, 3), None), ((1, 4, 9), (0.2, -5), None), (0.01, -128), {}),
     ("SQUARED_DIFFERENCE", ((1, 4, 9), (0.01, 3), None), ((9,), (0.01, -5), _const((9,))), (3e-4, -100), {}),
@@ -63,21 +64,36 @@ def _side_by_side(cases):
     return graph_model(tensors, ops, inputs, outputs)
 
 
-@pytest.mark.parametrize("reference,run", [("litert", run_litert), ("tflm", run_tflm)])
-def test_binary_cases(reference, run):
-    model = _side_by_side(CASES)
+def assert_side_by_side(cases, reference, run, seeds=range(3)) -> list[np.ndarray]:
+    """The cases side by side in one model, equal to the reference's outputs on random inputs of each seed;
+    returns the last seed's outputs."""
+    model = _side_by_side(cases)
     it = tinyengine_tflite.Interpreter(model_content=model, reference=reference)
     it.allocate_tensors()
-    for seed in range(3):
+    for seed in seeds:
         rng = np.random.default_rng(seed)
         inputs = [rng.integers(-128, 128, tuple(d["shape"])).astype(np.int8) for d in it.get_input_details()]
         for d, x in zip(it.get_input_details(), inputs):
             it.set_tensor(d["index"], x)
         it.invoke()
         ours = [it.get_tensor(d["index"]) for d in it.get_output_details()]
-        for case, a, b in zip(CASES, ours, run(model, inputs)):
+        for case, a, b in zip(cases, ours, run(model, inputs)):
             np.testing.assert_array_equal(a, b, err_msg=f"{reference}, seed {seed}: {case[0]} {case[1][0]} "
                                                         f"{case[2][0]}")
+    return ours
+
+
+@pytest.mark.parametrize("reference,run", [("litert", run_litert), ("tflm", run_tflm)])
+def test_binary_cases(reference, run):
+    assert_side_by_side(CASES, reference, run)
+
+
+def test_sub_kernel_variants():
+    """SUB takes ADD's fast form (te_sub_s8) where te_add_s8's preconditions hold, te_sub_s8_general elsewhere (input
+    scales 2^23 apart); test_binary_cases checks both against the references."""
+    subs = [c for c in CASES if c[0] == "SUB"]
+    lowered, _ = compile_model(_side_by_side(subs))
+    assert [layer.kernel for layer in lowered.layers] == ["te_sub_s8"] * (len(subs) - 1) + ["te_sub_s8_general"]
 
 
 def test_prelu_references_differ():

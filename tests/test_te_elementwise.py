@@ -169,6 +169,49 @@ def test_add_scales(scales):
     _check(model)
 
 
+_RNG = np.random.default_rng(11)
+# op, (shape, (scale, zp), constant or None) per input, (output scale, zp), options: the two ADD kernels
+# (ops/elementwise.add_sub_kernel) side by side: odd lengths, either input of the larger scale (the kernel reads the
+# exactly halved one first), equal scales, broadcasting in every position, saturation, fused activations.
+ADD_FAST = [
+    ("ADD", ((1, 5, 7, 3), (0.05, 3), None), ((1, 5, 7, 3), (0.02, -5), None), (0.06, 2), {}),
+    ("ADD", ((1, 5, 7, 3), (0.01, 3), None), ((1, 5, 7, 3), (0.07, -5), None), (0.06, 2), {}),
+    ("ADD", ((3, 11), (0.03, -128), None), ((3, 11), (0.03, 127), None), (0.05, 0), {"fusedActivationFunction": 1}),
+    ("ADD", ((1, 5, 7, 3), (0.05, 3), None), ((1, 1, 7, 1), (0.09, -5), None), (0.1, -2), {}),
+    ("ADD", ((2, 1, 9), (0.3, -128), None), ((1, 4, 1), (0.001, 127), None), (0.25, 0), {}),
+    ("ADD", ((1, 1, 1, 3), (0.01, 0), _RNG.integers(-128, 128, (1, 1, 1, 3)).astype(np.int8)),
+     ((1, 4, 5, 3), (0.03, 9), None), (0.04, -1), {"fusedActivationFunction": 3}),
+    ("ADD", ((1, 6, 13), (0.05, 40), None), ((1, 6, 13), (0.04, -60), None), (0.004, 5), {}),   # saturates
+]
+ADD_GENERAL = [
+    ("ADD", ((1, 4, 9), (0.5, 10), None), ((1, 4, 9), (0.5 * 2.0 ** -23, -7), None), (0.6, 1), {}),  # shift -24
+    ("ADD", ((1, 4, 9), (0.02, 10), None), ((1, 4, 9), (0.05, -7), None), (3 * 0.05 / 2 ** 20, 1), {}),  # out shift 0
+]
+
+
+@pytest.mark.parametrize("reference,run", [("litert", run_litert), ("tflm", run_tflm)])
+def test_add_kernel_variants(reference, run):
+    """te_add_s8 where its preconditions hold, te_add_s8_general elsewhere: both equal each reference."""
+    from test_te_binary import _side_by_side, assert_side_by_side
+
+    lowered, _ = tinyengine_tflite.compile_model(_side_by_side(ADD_FAST + ADD_GENERAL))
+    assert [layer.kernel for layer in lowered.layers] == \
+        ["te_add_s8"] * len(ADD_FAST) + ["te_add_s8_general"] * len(ADD_GENERAL)
+    ours = assert_side_by_side(ADD_FAST + ADD_GENERAL, reference, run, seeds=range(2))
+    assert np.any(ours[len(ADD_FAST) - 1] == 127) and np.any(ours[len(ADD_FAST) - 1] == -128)   # saturation
+
+
+@pytest.mark.cortexm
+def test_add_kernels_on_cortex_m4(tmp_path):
+    """Both ADD kernels built for Cortex-M4 (SMLAL) and emulated give the host's outputs."""
+    from test_te_binary import _side_by_side
+    from tinyengine_tflite.cortexm import run_on_cortexm
+
+    run = run_on_cortexm(_side_by_side(ADD_FAST + ADD_GENERAL), part="stm32h743", work_dir=tmp_path)
+    assert run.status == "ok", run.reason
+    assert run.output_matches_host is True
+
+
 def test_mul_multiplier_follows_reference():
     """LiteRT forms MUL's multiplier as input1_scale * input2_scale / output_scale in float32, TFLM in double.
     For these scales the two multipliers round 8 products to outputs one LSB apart: the default conversion

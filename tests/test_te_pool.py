@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from modelgen import first_op, int8_tflite, op_names, patch_model
 from reference import assert_bit_exact
+from test_te_dsp import emulated_dsp  # noqa: F401 (the fixture: kernels built with their DSP path emulated)
 
 import tinyengine_tflite
 from keras_mcunet._tf import keras, tf
@@ -18,6 +19,7 @@ POOL_CASES = {
     "avg_global": ((5, 7, 19), lambda: L.AveragePooling2D((5, 7))),
     "avg3x3_s1_same_35ch": ((6, 5, 35), lambda: L.AveragePooling2D(3, 1, "same")),
     "avg4x4_s3_same": ((10, 11, 4), lambda: L.AveragePooling2D(4, 3, "same")),
+    "avg_global_289px": ((17, 17, 9), lambda: L.AveragePooling2D(17)),     # past the DSP path's 256 pixels
     "max2x2_s2_same": ((7, 9, 16), lambda: L.MaxPooling2D(2, 2, "same")),
     "max3x3_s2_same_33ch": ((9, 7, 33), lambda: L.MaxPooling2D(3, 2, "same")),
     "max3x2_valid": ((7, 10, 3), lambda: L.MaxPooling2D((3, 2), (1, 2), "valid")),
@@ -81,6 +83,7 @@ MEAN_CASES = {
     "axis1_3": ((4, 5, 6), lambda x: tf.reduce_mean(x, axis=[1, 3])),
     "axis_last_3d": ((6, 10), lambda x: tf.reduce_mean(x, axis=-1)),
     "axis1_3d_keepdims": ((6, 10), lambda x: tf.reduce_mean(x, axis=1, keepdims=True)),
+    "gap_400px": ((20, 20, 6), lambda x: L.GlobalAveragePooling2D()(x)),  # past the DSP path's 256 values
 }
 
 
@@ -109,6 +112,23 @@ def test_mean_same_quantization(case):
     model = patch_model(base, edit)
     assert read_model(model).tensors[op.outputs[0]].qparams() == (scale, zp)
     assert_bit_exact(model)
+
+
+@pytest.mark.parametrize("case", ["pool:avg3x3_s2_same", "pool:avg_global", "pool:avg3x3_s1_same_35ch",
+                                  "pool:avg_global_289px", "mean:gap", "mean:gap_3x3x256", "mean:axis2_keepdims",
+                                  "mean:axis1_3", "mean:axis3", "mean:gap_400px"])
+def test_dsp_path(case, emulated_dsp):
+    """The DSP path (4 channels summed per load in 16-bit lanes, windows of up to 256 values; the rest portable)
+    through the host emulation of the intrinsics: channel tails, clipped windows, strided and contiguous
+    reductions."""
+    kind, name = case.split(":")
+    if kind == "pool":
+        shape, layer = POOL_CASES[name]
+        model = int8_tflite(lambda x: layer()(x), [shape], f"pool_{name}")
+    else:
+        shape, build = MEAN_CASES[name]
+        model = int8_tflite(build, [shape], f"mean_{name}")
+    assert_bit_exact(model, seeds=(0, 1), tflm=False)
 
 
 def test_transpose_then_means():

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "te_common.h"
+#include "te_rescale.h"
 
 typedef int8_t (*te_binary_fn)(const void *ctx, int32_t x, int32_t y);
 
@@ -57,7 +58,24 @@ static te_sub_ctx te_sub_context(const te_sub_params *p) {
     return c;
 }
 
+/* SUB: te_sub_s8 is ADD's fast form (te_rescale.h) with the signs of the difference (negated where the compiler
+ * swapped the operands), under te_add_s8's preconditions; te_sub_s8_general takes any parameters. */
 void te_sub_s8(const te_sub_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+    const te_broadcast *sh = &p->shape;
+    const int32_t a_st[4] = {sh->a_s0, sh->a_s1, sh->a_s2, sh->a_s3};
+    const int32_t b_st[4] = {sh->b_s0, sh->b_s1, sh->b_s2, sh->b_s3};
+    const int first = te_sum_fast_first_halved(p->input1_mult, p->input1_shift);   /* e: input 1, s: input 2 */
+    const int32_t sign1 = p->negate ? -1 : 1;
+    const te_sum_fast c = te_sum_fast_init(first ? sign1 : -sign1, first ? p->input1_offset : p->input2_offset,
+                                           first ? -sign1 : sign1, first ? p->input2_offset : p->input1_offset,
+                                           first ? p->input2_mult : p->input1_mult,
+                                           first ? p->input2_shift : p->input1_shift, p->output_mult,
+                                           p->output_shift, p->output_offset, p->act_min, p->act_max);
+    te_sum_fast_walk(sh, &c, c.exact_mult, first ? input1 : input2, first ? a_st : b_st, first ? input2 : input1,
+                     first ? b_st : a_st, output);
+}
+
+void te_sub_s8_general(const te_sub_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
     const te_sub_ctx c = te_sub_context(p);
     te_binary_rows(&p->shape, input1, input2, output, te_sub_one, &c);
 }

@@ -24,8 +24,10 @@ typedef struct {
 } te_sub_params;
 
 /* d = rescale(in1 - zp1) - rescale(in2 - zp2) (ADD's left-shift scheme);
- * SUB: out = clamp(requant(+-d) + zp_out); SQUARED_DIFFERENCE: out = clamp(requant(d * d) + zp_out). */
+ * SUB: out = clamp(requant(+-d) + zp_out); SQUARED_DIFFERENCE: out = clamp(requant(d * d) + zp_out).
+ * te_sub_s8 requires te_add_s8's preconditions (te_elementwise.h); te_sub_s8_general takes any parameters. */
 void te_sub_s8(const te_sub_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+void te_sub_s8_general(const te_sub_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void te_squared_difference_s8(const te_sub_params *p, const int8_t *input1, const int8_t *input2,
                               int8_t *output);
 

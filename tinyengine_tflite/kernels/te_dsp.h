@@ -60,6 +60,18 @@ static inline int32_t te_smlad(uint32_t x, uint32_t y, int32_t acc) {
 #define TE_DSP 0
 #endif
 
+/* acc + bytes 0 and 2 of x sign-extended, lane by lane (each 16-bit lane wraps on its own). */
+#if defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP)
+static inline uint32_t te_sxtab16(uint32_t acc, uint32_t x) {
+    return __sxtab16(acc, x);
+}
+#elif defined(TE_EMULATE_DSP)
+static inline uint32_t te_sxtab16(uint32_t acc, uint32_t x) {
+    const uint32_t s = te_sxtb16(x);
+    return ((acc + s) & 0xFFFFu) | (((acc >> 16) + (s >> 16)) << 16);
+}
+#endif
+
 /* A 32-bit load from any address (a single LDR where the core allows unaligned access). */
 static inline uint32_t te_load_u32(const void *p) {
     uint32_t v;

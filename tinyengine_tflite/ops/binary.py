@@ -20,7 +20,7 @@ import numpy as np
 from ..lower import lowering
 from ..quant import quantize_multiplier
 from .common import qparams
-from .elementwise import _layer, _operands, add_sub_params
+from .elementwise import _layer, _operands, add_sub_kernel, add_sub_params
 
 SUB_LEFT_SHIFT = 20
 SQUARED_DIFFERENCE_LEFT_SHIFT = 7
@@ -31,7 +31,7 @@ def lower_sub(ctx, op):
     operands, out_shape = _operands(ctx, op)
     params = add_sub_params(ctx, op, operands, SUB_LEFT_SHIFT)
     params["negate"] = int(operands[0][0] != op.inputs[0])
-    _layer(ctx, op, "te_sub_s8", "te_sub_params", operands, out_shape, params)
+    _layer(ctx, op, add_sub_kernel(params, "te_sub_s8"), "te_sub_params", operands, out_shape, params)
 
 
 @lowering("SQUARED_DIFFERENCE")

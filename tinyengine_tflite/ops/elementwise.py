@@ -168,11 +168,22 @@ def add_sub_params(ctx, op, operands, left_shift: int, squared: bool = False) ->
                 output_shift=sho, act_min=amin, act_max=amax)
 
 
+def add_sub_kernel(params: dict, kernel: str) -> str:
+    """`kernel` (te_add_s8 / te_sub_s8) where its preconditions hold (kernels/te_elementwise.h: a left shift of
+    ADD_LEFT_SHIFT, one input's rescaling exactly 1/2, the other's right shift at most ADD_LEFT_SHIFT + 1, an
+    output right shift of at least 1), else its _general variant."""
+    halved = [(params[f"input{k}_mult"], params[f"input{k}_shift"]) == (1 << 30, 0) for k in (1, 2)]
+    other_shift = params["input2_shift"] if halved[0] else params["input1_shift"]
+    fast = any(halved) and params["left_shift"] == ADD_LEFT_SHIFT and -other_shift <= ADD_LEFT_SHIFT + 1 and \
+        params["output_shift"] <= -1
+    return kernel if fast else kernel + "_general"
+
+
 @lowering("ADD")
 def lower_add(ctx, op):
     operands, out_shape = _operands(ctx, op)
-    _layer(ctx, op, "te_add_s8", "te_add_params", operands, out_shape,
-           add_sub_params(ctx, op, operands, ADD_LEFT_SHIFT))
+    params = add_sub_params(ctx, op, operands, ADD_LEFT_SHIFT)
+    _layer(ctx, op, add_sub_kernel(params, "te_add_s8"), "te_add_params", operands, out_shape, params)
 
 
 def mul_multiplier(s1: float, s2: float, s_out: float, reference: str = "litert") -> float:

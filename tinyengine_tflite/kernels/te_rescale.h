@@ -1,0 +1,158 @@
+/* A per-element rescaling without branches for the elementwise kernels (internal to the library).
+ *
+ * te_rescale_apply(r, x) == te_quant_scale(&te_quant_channel(mult, shift), x * 2^left_shift) (te_common.h:
+ * TFLite's MultiplyByQuantizedMultiplier with a multiplier in [0, 2^31) and shift <= 0, as ADD and SUB rescale
+ * each input with left_shift 20 and their sum with left_shift 0), bit for bit, for every x with
+ * |x| * 2^pre < 2^31 (pre <= left_shift + 1; te_rescale_fits checks a bound).
+ *
+ * With the right shift e = -shift, the references compute floor((x m 2^L + 2^30 + [e > 0] (2^(30+e) -
+ * [x < 0] 2^31)) / 2^(31+e)) (te_common.h's te_quant_ch derives that fold). Dividing numerator and divisor by
+ * 2^L (exact: L <= 30) and scaling both by 2^pre so that the divisor becomes 2^(32 + post) leaves one 32x32->64
+ * multiply-accumulate of (x << pre) onto a 64-bit constant, a sign-masked correction and the high word:
+ *   e <= L + 1: pre = L + 1 - e, post = 0;  e > L + 1: pre = 0, post = e - L - 1.
+ * For ADD's inputs (|x| <= 255, L = 20) pre <= 21, so x << pre stays below 2^29; for the output (L = 0,
+ * |x| < 2^29) pre <= 1. */
+#ifndef TE_RESCALE_H
+#define TE_RESCALE_H
+
+#include <stdint.h>
+
+#include "te_common.h"
+#include "te_elementwise.h"
+
+typedef struct {
+    int32_t mult;       /* in [0, 2^31) */
+    int32_t pre;        /* left shift of x */
+    int32_t post;       /* arithmetic right shift of the high word */
+    int64_t round;      /* the rounding constant for x >= 0 (scaled by 2^pre) */
+    uint32_t neg;       /* subtracted from round when x < 0 (scaled by 2^pre; 0 when e = 0) */
+} te_rescale;
+
+static inline te_rescale te_rescale_init(int32_t mult, int32_t shift, int32_t left_shift) {
+    const int32_t e = -shift;
+    te_rescale r;
+    r.mult = mult;
+    r.pre = e <= left_shift + 1 ? left_shift + 1 - e : 0;
+    r.post = e <= left_shift + 1 ? 0 : e - left_shift - 1;
+    /* (2^(30-L) + [e > 0] 2^(30-L+e)) * 2^pre and [e > 0] 2^(31-L) * 2^pre. */
+    const int32_t base = 30 - left_shift + r.pre;
+    r.round = ((int64_t)1 << base) + (e > 0 ? ((int64_t)1 << (base + e)) : 0);
+    r.neg = e > 0 ? (uint32_t)1 << (base + 1) : 0u;
+    return r;
+}
+
+/* Whether te_rescale_apply is exact for every |x| <= max_abs: a multiplier >= 0, a shift <= 0 (the elementwise
+ * kernels' rescalings) and x << pre inside int32. */
+static inline int te_rescale_fits(int32_t mult, int32_t shift, int32_t left_shift, int32_t max_abs) {
+    if (mult < 0 || shift > 0 || left_shift < 0 || left_shift > 30) {
+        return 0;
+    }
+    const te_rescale r = te_rescale_init(mult, shift, left_shift);
+    return r.pre < 31 && (int64_t)max_abs << r.pre < ((int64_t)1 << 31);
+}
+
+static inline int32_t te_rescale_apply(const te_rescale *r, int32_t x) {
+    /* x >> 31 is all ones for x < 0: the mask selects the correction without a branch. */
+    const int64_t t = r->round - (int64_t)(r->neg & (uint32_t)(x >> 31)) +
+                      (int64_t)(int32_t)((uint32_t)x << r->pre) * r->mult;
+    return (int32_t)(t >> 32) >> r->post;
+}
+
+/* ADD and SUB's fast form: out = clamp(requant(sign_e * rescale(e + offset_e) + sign_s * rescale(s + offset_s))
+ * + output_offset), both rescalings TFLite's with left shift 20, when (te_elementwise.h's te_add_s8
+ * preconditions) input e's multiplier is exactly 1/2, input s's right shift at most 21 and the output's right
+ * shift at least 1.
+ * - e's term is exact: (e + offset_e) * 2^19 (the doubling high multiply by 2^30 rounds nothing away). It goes
+ *   straight into the high word of s's te_rescale accumulator: floor((h 2^32 + t) / 2^32) = h + floor(t / 2^32).
+ * - s's right shift <= 21 makes its te_rescale post 0 and its rounding constant 32-bit. A subtracted term uses
+ *   -floor(t / 2^32) = floor((2^32 - 1 - t) / 2^32): the low word ~(round - [v < 0] neg) = ~round + [v < 0] neg
+ *   (in [0, 2^32): neg <= round) and the multiplier negated.
+ * - the output's right shift >= 1 makes its te_rescale pre 0 and its correction for a negative sum 2^31.
+ * So the sum and the requantization cost one multiply-accumulate each, and no branch. */
+typedef struct {
+    int32_t exact_mult, exact_offset;   /* +-2^19 and +-offset_e * 2^19 */
+    int32_t offset, pre;                /* s's term: v = (s + offset) << pre */
+    uint32_t round, neg;                /* its low word: round + (neg & [v < 0]) */
+    int32_t mult;                       /* +-its multiplier */
+    int64_t out_round;                  /* the output's te_rescale (pre 0) */
+    int32_t out_mult, out_post, output_offset, act_min, act_max;
+} te_sum_fast;
+
+/* sign_e, sign_s: +1 or -1; (mult, shift): s's rescaling; (out_mult, out_shift): the output's. */
+static inline te_sum_fast te_sum_fast_init(int32_t sign_e, int32_t offset_e, int32_t sign_s, int32_t offset_s,
+                                           int32_t mult, int32_t shift, int32_t out_mult, int32_t out_shift,
+                                           int32_t output_offset, int32_t act_min, int32_t act_max) {
+    const te_rescale in = te_rescale_init(mult, shift, 20), out = te_rescale_init(out_mult, out_shift, 0);
+    te_sum_fast c;
+    c.exact_mult = sign_e * (1 << 19);
+    c.exact_offset = sign_e * offset_e * (1 << 19);
+    c.offset = offset_s;
+    c.pre = in.pre;
+    c.round = sign_s > 0 ? (uint32_t)in.round : ~(uint32_t)in.round;
+    c.neg = sign_s > 0 ? 0u - in.neg : in.neg;
+    c.mult = sign_s * mult;
+    c.out_round = out.round;
+    c.out_mult = out.mult;
+    c.out_post = out.post;
+    c.output_offset = output_offset;
+    c.act_min = act_min;
+    c.act_max = act_max;
+    return c;
+}
+
+/* One row of n outputs, e at stride se, s at stride ss. The constants come in as scalars so that they live in
+ * registers (the int8 stores may alias anything and would force reloads from a struct); exact_mult is a
+ * literal 2^19 for ADD, which makes the exact term one add with a shifted operand. */
+TE_ALWAYS_INLINE void te_sum_fast_row(const int8_t *e, int32_t se, const int8_t *s, int32_t ss, int8_t *o, int32_t n,
+                                      int32_t exact_mult, int32_t exact_offset, int32_t offset, int32_t pre,
+                                      uint32_t round, uint32_t neg, int32_t mult, int64_t out_round,
+                                      int32_t out_mult, int32_t out_post, int32_t output_offset, int32_t act_min,
+                                      int32_t act_max) {
+    for (int32_t k = 0; k < n; ++k) {
+        const int32_t v = (int32_t)((uint32_t)(s[k * ss] + offset) << pre);
+        const uint32_t lo = round + (neg & (uint32_t)(v >> 31));
+        const uint32_t hi = (uint32_t)(e[k * se] * exact_mult + exact_offset);
+        int64_t acc = (int64_t)(((uint64_t)hi << 32) | lo);
+        acc += (int64_t)v * mult;                                   /* one SMLAL */
+        const int32_t sum = (int32_t)((uint64_t)acc >> 32);
+        int64_t u = out_round - (int64_t)(0x80000000u & (uint32_t)(sum >> 31));
+        u += (int64_t)sum * (int64_t)out_mult;                      /* one SMLAL */
+        o[k] = (int8_t)te_clamp(((int32_t)(u >> 32) >> out_post) + output_offset, act_min, act_max);
+    }
+}
+
+/* The broadcast walk (te_elementwise.h) of the fast form over output, e and s with their strides (es, ss: four
+ * each); same-shape rows get their own loop. */
+TE_ALWAYS_INLINE void te_sum_fast_walk(const te_broadcast *sh, const te_sum_fast *c, int32_t exact_mult,
+                                       const int8_t *e, const int32_t *es, const int8_t *s, const int32_t *ss,
+                                       int8_t *output) {
+    int8_t *o = output;
+    for (int32_t i0 = 0; i0 < sh->n0; ++i0) {
+        for (int32_t i1 = 0; i1 < sh->n1; ++i1) {
+            for (int32_t i2 = 0; i2 < sh->n2; ++i2) {
+                const int8_t *a = e + i0 * es[0] + i1 * es[1] + i2 * es[2];
+                const int8_t *b = s + i0 * ss[0] + i1 * ss[1] + i2 * ss[2];
+#if !defined(__OPTIMIZE_SIZE__)    /* a build for size (-Os) keeps one loop */
+                if (es[3] == 1 && ss[3] == 1) {     /* same-shape rows: the residual connections */
+                    te_sum_fast_row(a, 1, b, 1, o, sh->n3, exact_mult, c->exact_offset, c->offset, c->pre, c->round,
+                                    c->neg, c->mult, c->out_round, c->out_mult, c->out_post, c->output_offset,
+                                    c->act_min, c->act_max);
+                    o += sh->n3;
+                    continue;
+                }
+#endif
+                te_sum_fast_row(a, es[3], b, ss[3], o, sh->n3, exact_mult, c->exact_offset, c->offset, c->pre,
+                                c->round, c->neg, c->mult, c->out_round, c->out_mult, c->out_post, c->output_offset,
+                                c->act_min, c->act_max);
+                o += sh->n3;
+            }
+        }
+    }
+}
+
+/* Whether input 1's rescaling is exactly 1/2 (else, for the fast form, input 2's is). */
+static inline int te_sum_fast_first_halved(int32_t input1_mult, int32_t input1_shift) {
+    return input1_mult == (1 << 30) && input1_shift == 0;
+}
+
+#endif /* TE_RESCALE_H */
