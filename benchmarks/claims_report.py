@@ -29,6 +29,7 @@ class Summary:
     mmacs: float
     spaces: str                 # the (W, R) of the seeds' models
     fits: bool                  # every seed's deployed SRAM within the budget
+    widest: bool = False        # a baseline at the widest W of its grid (a larger budget would not change it)
 
 
 def _cells(saved: dict) -> list[Cell]:
@@ -41,7 +42,7 @@ def _label(width_mult, resolution) -> str:
     return f"w{width_mult:g}-r{res}"
 
 
-def summarize(cells: list[Cell]) -> list[Summary]:
+def summarize(cells: list[Cell], widest_grid_width: float | None = None) -> list[Summary]:
     groups: dict = {}
     for c in cells:
         groups.setdefault((c.task, c.budget_kb, c.method), []).append(c)
@@ -54,7 +55,8 @@ def summarize(cells: list[Cell]) -> list[Summary]:
                            max(c.tflm_arena_bytes for c in group) / 1024,
                            float(np.mean([c.macs for c in group])) / 1e6,
                            ", ".join(dict.fromkeys(_label(c.width_mult, c.resolution) for c in group)),
-                           all(c.fits for c in group)))
+                           all(c.fits for c in group),
+                           not method.startswith("TinyNAS") and all(c.width_mult == widest_grid_width for c in group)))
     return out
 
 
@@ -143,7 +145,7 @@ not 10x4; residual adds in the three 64-to-64 blocks)."""
 
 def render_markdown(saved: dict, figures: dict, markdown_dir: str) -> str:
     settings = saved["settings"]
-    summaries = summarize(_cells(saved))
+    summaries = summarize(_cells(saved), max(settings["baseline_width_mults"]))
     by = {(s.task, s.budget_kb, s.method): s for s in summaries}
     unfit = {(u["task"], u["budget_kb"], u["method"]): u["reason"] for u in saved.get("unfit", [])}
     total = sum(c["seconds"] for c in saved["cells"])
@@ -187,8 +189,9 @@ def render_markdown(saved: dict, figures: dict, markdown_dir: str) -> str:
                                      "| | | | | | |")
                     continue
                 over = "" if s.fits else " **over budget**"
+                widest = " (the grid's widest: the budget does not bind)" if s.widest else ""
                 lines.append(f"| {budget} KB | {method} | {_acc(s)} | {s.n} | {s.sram_kb:.1f}{over} | "
-                             f"{s.tinyengine_kb:.1f} | {s.tflm_kb:.1f} | {s.mmacs:.2f} | {s.spaces} |")
+                             f"{s.tinyengine_kb:.1f} | {s.tflm_kb:.1f} | {s.mmacs:.2f} | {s.spaces}{widest} |")
         lines += ["", "Co-design ablation (int8 accuracy %, mean +- std over seeds):", "",
                   "| budget | " + " | ".join(f"{name} ({m})" for name, m in ABLATION) + " | best |",
                   "| --- |" + " --- |" * (len(ABLATION) + 1)]
