@@ -235,8 +235,9 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
  * 2j start on a word (x[2j], x[2j + 1]) and take the taps as ta[i] = (t[2i], t[2i + 1]); outputs 2j + 1 start in
  * the upper half of the same word and take them shifted by one, tb[i] = (t[2i - 1], t[2i]) (t[-1] = t[K] = 0),
  * so both multiply the same loaded words. With stride 2 every output starts on a word. The taps are made into
- * these SMLAD operands once per channel. A row's last 1-3 outputs are one tile (stride 1; outputs past the
- * row are computed from the row's slack and not stored) or a tile of 2 and a single output (stride 2). */
+ * these SMLAD operands once per channel. A row's last 1-3 outputs are one tile of 1, 2 or 4 (stride 1; a 4th
+ * output past the row is computed from the row's slack and not stored) or a tile of 2 and a single output
+ * (stride 2). */
 #if TE_DSP && !defined(__OPTIMIZE_SIZE__)
 #define TE_DW_FAST 1
 #define TE_DW_PAIRS(K) (((K) + 1) / 2)  /* tap pairs per kernel row */
@@ -351,14 +352,16 @@ TE_ALWAYS_INLINE void te_dw_channel_fast(const te_dw_params *p, const int8_t *in
             te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, out + ox * dst_step, dst_step, TE_DW_TILE, K, S,
                        TE_DW_TILE);
         }
-        /* the last 1-3 outputs: one tile with stride 1, a tile of 2 then a single output with stride 2 (the
-         * tiles' reads stay inside the row; te_depthwise.h's row length has one value of slack) */
+        /* the last 1-3 outputs: one tile with stride 1 (ox is even), a tile of 2 then a single output with
+         * stride 2 (the tiles' reads stay inside the row; te_depthwise.h's row length has one value of slack) */
         int8_t *o = out + ox * dst_step;
         const int32_t n = out_w - ox;
         if (S == 1 && n == 3) {
             te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 3, K, S, TE_DW_TILE);
-        } else if (S == 1 && n > 0) {
-            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, n, K, S, 2);
+        } else if (S == 1 && n == 2) {
+            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 2, K, S, 2);
+        } else if (S == 1 && n == 1) {
+            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 1, K, S, 1);
         } else if (S == 2) {
             if (n >= 2) {
                 te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 2, K, S, 2);
