@@ -3,6 +3,10 @@
 Models come from the converter (tf_keras graphs) and, where the converter cannot make a variant (chosen
 quantization parameters, general broadcasting, constant operands in either position, unsupported variants),
 from single_op_model, which writes a one-operator flatbuffer with the schema object API."""
+import ctypes
+import subprocess
+from pathlib import Path
+
 import flatbuffers
 import numpy as np
 import pytest
@@ -11,10 +15,14 @@ from reference import assert_bit_exact, run_litert, run_tflm, run_tinyengine
 
 import tinyengine_tflite
 from keras_mcunet._tf import keras, tf
+from tinyengine_tflite.build import compiler
 from tinyengine_tflite.errors import ConversionError, UnsupportedOperatorError
+from tinyengine_tflite.ops.elementwise import ADD_LEFT_SHIFT, add_sub_kernel
+from tinyengine_tflite.quant import quantize_multiplier
 from tinyengine_tflite.schema import fb
 
 L = keras.layers
+KERNELS = Path(tinyengine_tflite.__file__).parent / "kernels"
 
 _OPTIONS = {"ADD": "AddOptions", "MUL": "MulOptions", "SOFTMAX": "SoftmaxOptions"}
 
@@ -210,6 +218,61 @@ def test_add_kernels_on_cortex_m4(tmp_path):
     run = run_on_cortexm(_side_by_side(ADD_FAST + ADD_GENERAL), part="stm32h743", work_dir=tmp_path)
     assert run.status == "ok", run.reason
     assert run.output_matches_host is True
+
+
+def _add_params(rng, general: bool) -> list[int]:
+    """te_add_params / te_sub_params fields after the shape, from random scales as add_sub_params forms them; general:
+    input scales 2^22..2^25 apart or an output scale that leaves the output multiplier in [0.5, 1)."""
+    s1, s2 = (float(np.float32(10 ** rng.uniform(-4, 0))) for _ in range(2))
+    if general and rng.integers(2):
+        s2 = float(np.float32(s1 * 2.0 ** -rng.uniform(22, 25)))
+    twice_max = 2 * max(s1, s2)
+    so = twice_max / 2 ** 20 / rng.uniform(0.5, 1) if general else float(np.float32(10 ** rng.uniform(-4, 0)))
+    (m1, sh1), (m2, sh2) = quantize_multiplier(s1 / twice_max), quantize_multiplier(s2 / twice_max)
+    mo, sho = quantize_multiplier(min(twice_max / (2 ** 20 * so), 0.999))
+    zp1, zp2, zo = (int(v) for v in rng.integers(-128, 128, 3))
+    act = (-128, 127) if rng.integers(2) else (zo, 127)
+    return [-zp1, -zp2, zo, ADD_LEFT_SHIFT, m1, sh1, m2, sh2, mo, sho, *act]
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+def test_fast_add_sub_equal_general_exhaustively(opt, tmp_path):
+    """te_add_s8 / te_sub_s8 (both operand orders, negated or not) equal their general variants, which the tests
+    above hold to the references, on every pair of int8 inputs, same-shape and broadcast, for random parameters
+    where the fast form applies; -Os builds take the broadcast loop for every row."""
+    lib = tmp_path / "libelementwise.so"
+    subprocess.run([compiler(), "-std=c99", opt, "-fPIC", "-shared", "-o", str(lib), str(KERNELS / "te_elementwise.c"),
+                    str(KERNELS / "te_binary.c")], check=True)
+    k = ctypes.CDLL(str(lib))
+    a = np.tile(np.arange(-128, 128, dtype=np.int8), 256)
+    b = np.repeat(np.arange(-128, 128, dtype=np.int8), 256)
+    shapes = [[1, 1, 1, 65536, 0, 0, 0, 1, 0, 0, 0, 1],          # same shape, one row
+              [1, 1, 256, 256, 0, 0, 0, 1, 0, 0, 1, 0]]          # input 2 broadcast along rows (stride 0)
+    rng = np.random.default_rng(5)
+    ptr = ctypes.POINTER(ctypes.c_int8)
+    checked = 0
+    while checked < 24:
+        q = _add_params(rng, general=False)
+        params = dict(zip(["input1_offset", "input2_offset", "output_offset", "left_shift", "input1_mult",
+                           "input1_shift", "input2_mult", "input2_shift", "output_mult", "output_shift"], q))
+        if add_sub_kernel(params, "te_add_s8") != "te_add_s8":
+            continue
+        for shape, (x, y) in ((shapes[0], (a, b)), (shapes[1], (a, b[::256].copy()))):
+            for kernel, extra in (("te_add_s8", []), ("te_sub_s8", [0]), ("te_sub_s8", [1])):
+                for first, second, fields in ((x, y, q), (y, x, [q[1], q[0], q[2], q[3], *q[6:8], *q[4:6], *q[8:]])):
+                    if second.size != 65536 and first is y:
+                        continue            # the broadcast operand stays second
+                    struct = (ctypes.c_int32 * (12 + len(fields) + len(extra)))(*shape, *fields, *extra)
+                    out = [np.zeros(65536, np.int8) for _ in range(2)]
+                    for fn, o in zip((kernel, kernel + "_general"), out):
+                        getattr(k, fn)(struct, first.ctypes.data_as(ptr), second.ctypes.data_as(ptr),
+                                       o.ctypes.data_as(ptr))
+                    np.testing.assert_array_equal(out[0], out[1], err_msg=f"{kernel} {fields} {extra} {shape}")
+        checked += 1
+    general = [add_sub_kernel(dict(zip(["input1_mult", "input1_shift", "input2_mult", "input2_shift", "left_shift",
+                                        "output_shift"], [*q[4:8], q[3], q[9]])), "te_add_s8")
+               for q in (_add_params(rng, general=True) for _ in range(20))]
+    assert set(general) == {"te_add_s8_general"}
 
 
 def test_mul_multiplier_follows_reference():
