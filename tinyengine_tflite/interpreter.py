@@ -194,9 +194,9 @@ class Interpreter:
             raise RuntimeError(f"model_invoke() returned status {status} (see model_status in the generated model.h)")
 
     def reset_all_variables(self):
-        """Resets the model's variable tensors (the state of stateful operators such as SVDF, which each invoke
-        reads and updates) to zero, their initial value, through model_reset_state(). Returns None, as TFLite
-        does."""
+        """Resets the model's variable tensors (the state of stateful operators, SVDF and LSTM, which each invoke
+        reads and updates) to their initial value, through model_reset_state(): zero, or an int8 tensor's zero
+        point (an LSTM's hidden state), as TFLite resets them. Returns None, as TFLite does."""
         if self._lib is not None:
             self._lib.model_reset_state()
         return None
