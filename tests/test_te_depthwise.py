@@ -114,6 +114,7 @@ def test_depthwise_kernels_match_reference(case, build, libraries):
     mult = rng.integers(1 << 30, 1 << 31, size=oc).astype(np.int64)
     shift = rng.integers(-12, -5, size=oc).astype(np.int64)
     shift[::3] = rng.integers(0, 2, size=len(shift[::3]))      # some non-negative shifts (no right shift)
+    shift[1::4] = -1                                           # a right shift of 1 (not te_quant_fast's)
     mult[::3] >>= 6
     quant = dict(input_offset=-zp_in, output_offset=zp_out, act_min=lo, act_max=hi)
     layer = depthwise_layer(0, 0, 1, (ih, iw, ic), (oh, ow, oc), (k, k), (stride, stride), (1, 1), pads, quant)

@@ -8,6 +8,16 @@
 
 /* --- DEPTHWISE_CONV_2D ----------------------------------------------------------------------------------- */
 
+/* The DSP path's tiles (below) are built where the DSP path is and the build is not for size; they inline the
+ * row gathering, which the compact paths call. */
+#if TE_DSP && !defined(__OPTIMIZE_SIZE__)
+#define TE_DW_FAST 1
+#define TE_DW_ROWS_INLINE TE_ALWAYS_INLINE
+#else
+#define TE_DW_FAST 0
+#define TE_DW_ROWS_INLINE static inline
+#endif
+
 static int32_t te_dw_padded_width(const te_dw_params *p) {
     return (p->output.w - 1) * p->stride.w + (p->kernel.w - 1) * p->dilation.w + 1;
 }
@@ -64,8 +74,8 @@ static void te_dw_fill_rows(const te_dw_params *p, int8_t *work) {
 
 /* Row iy of input channel ic into the columns [lo, hi) of dst (word-aligned): the raw values, the zero point
  * for a row outside the input. Values go out two at a time, as one word. */
-static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t iy, int16_t *dst,
-                             const te_dw_rowbuf *b) {
+TE_DW_ROWS_INLINE void te_dw_gather_row_inline(const te_dw_params *p, const int8_t *input, int32_t ic,
+                                          int32_t iy, int16_t *dst, const te_dw_rowbuf *b) {
     int32_t j = b->lo;
     const int32_t hi = b->hi;
     if (iy < 0 || iy >= p->input.h) {
@@ -97,6 +107,12 @@ static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t
     }
 }
 
+/* te_dw_gather_row_inline as one function (the compact paths call it). */
+static void te_dw_gather_row(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t iy, int16_t *dst,
+                             const te_dw_rowbuf *b) {
+    te_dw_gather_row_inline(p, input, ic, iy, dst, b);
+}
+
 /* acc + x . w over `pairs` pairs of int16 values (SMLAD on the DSP path). */
 TE_ALWAYS_INLINE int32_t te_dot_pairs_s16(const int16_t *x, const int16_t *w, int32_t pairs, int32_t acc) {
     for (int32_t j = 0; j < pairs; ++j, x += 2, w += 2) {
@@ -119,8 +135,8 @@ typedef struct {
 
 /* Gathers the input rows of channel ic that output row oy reads and the ring lacks; returns the slot of the
  * first of them (row oy * stride_h - pad_top). */
-static int32_t te_dw_ring_advance(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t oy,
-                                  const te_dw_rowbuf *b, int32_t k_h, te_dw_ring *ring) {
+TE_DW_ROWS_INLINE int32_t te_dw_ring_advance_inline(const te_dw_params *p, const int8_t *input, int32_t ic,
+                                                  int32_t oy, const te_dw_rowbuf *b, int32_t k_h, te_dw_ring *ring) {
     const int32_t iy0 = oy * p->stride.h - p->padding.h;
     int32_t row = ring->row, slot = ring->slot;
     if (row < iy0) {  /* a stride larger than the kernel skips rows */
@@ -128,12 +144,18 @@ static int32_t te_dw_ring_advance(const te_dw_params *p, const int8_t *input, in
         row = iy0;
     }
     for (; row < iy0 + k_h; ++row) {
-        te_dw_gather_row(p, input, ic, row, b->rows + slot * b->len, b);
+        te_dw_gather_row_inline(p, input, ic, row, b->rows + slot * b->len, b);
         slot = slot + 1 == k_h ? 0 : slot + 1;
     }
     ring->row = row;
     ring->slot = slot;
     return slot;  /* the slot of row iy0 + k_h, which is row iy0's */
+}
+
+/* te_dw_ring_advance_inline as one function (the compact paths call it; the tiles inline it). */
+static int32_t te_dw_ring_advance(const te_dw_params *p, const int8_t *input, int32_t ic, int32_t oy,
+                                  const te_dw_rowbuf *b, int32_t k_h, te_dw_ring *ring) {
+    return te_dw_ring_advance_inline(p, input, ic, oy, b, k_h, ring);
 }
 
 /* r[ky]: the ring's row for kernel row ky, first the slot of kernel row 0. */
@@ -238,8 +260,7 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
  * these SMLAD operands once per channel. A row's last 1-3 outputs are one tile of 1, 2 or 4 (stride 1; a 4th
  * output past the row is computed from the row's slack and not stored) or a tile of 2 and a single output
  * (stride 2). */
-#if TE_DSP && !defined(__OPTIMIZE_SIZE__)
-#define TE_DW_FAST 1
+#if TE_DW_FAST
 #define TE_DW_PAIRS(K) (((K) + 1) / 2)  /* tap pairs per kernel row */
 #define TE_DW_TILE 4
 
@@ -345,7 +366,7 @@ TE_ALWAYS_INLINE void te_dw_channel_fast(const te_dw_params *p, const int8_t *in
     te_dw_ring rg = {-p->padding.h, 0};
     for (int32_t oy = 0; oy < out_h; ++oy) {
         const int16_t *r[TE_DW_MAX_K];
-        te_dw_ring_rows(b.rows, len, te_dw_ring_advance(p, input, ic, oy, &b, K, &rg), K, r);
+        te_dw_ring_rows(b.rows, len, te_dw_ring_advance_inline(p, input, ic, oy, &b, K, &rg), K, r);
         int8_t *out = dst + oy * out_w * dst_step;
         int32_t ox = 0;
         for (; ox + TE_DW_TILE <= out_w; ox += TE_DW_TILE) {
@@ -389,11 +410,16 @@ TE_DW_FAST_FN(5, 1)
 TE_DW_FAST_FN(5, 2)
 TE_DW_FAST_FN(7, 1)
 TE_DW_FAST_FN(7, 2)
-#else
-#define TE_DW_FAST 0
+
+/* Everything else (other kernels, strides, dilations) in one function: the tiles' builds keep one copy. */
+static TE_DW_NOINLINE void te_dw_channel_generic(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                                 int32_t bias, int32_t mult, int32_t shift, int32_t oc, int8_t *dst,
+                                                 int32_t dst_step, int8_t *work) {
+    te_dw_channel(p, input, filter, bias, mult, shift, oc, dst, dst_step, work, 0);
+}
 #endif
 
-/* Output channel oc through the fast path where it applies (square K, stride_w 1 or 2), te_dw_channel elsewhere. */
+/* Output channel oc through the tiles where they apply (square K, stride.w 1 or 2), te_dw_channel elsewhere. */
 TE_ALWAYS_INLINE void te_dw_channel_any(const te_dw_params *p, const int8_t *input, const int8_t *filter,
                                         int32_t bias, int32_t mult, int32_t shift, int32_t oc, int8_t *dst,
                                         int32_t dst_step, int8_t *work, const int32_t K) {
@@ -407,8 +433,10 @@ TE_ALWAYS_INLINE void te_dw_channel_any(const te_dw_params *p, const int8_t *inp
         fn(p, input, filter, bias, mult, shift, oc, dst, dst_step, work);
         return;
     }
-#endif
+    te_dw_channel_generic(p, input, filter, bias, mult, shift, oc, dst, dst_step, work);
+#else
     te_dw_channel(p, input, filter, bias, mult, shift, oc, dst, dst_step, work, K);
+#endif
 }
 
 TE_ALWAYS_INLINE void te_dw_all(const te_dw_params *p, const int8_t *input, const int8_t *filter,
