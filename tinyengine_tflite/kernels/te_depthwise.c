@@ -253,13 +253,13 @@ TE_ALWAYS_INLINE void te_dw_channel(const te_dw_params *p, const int8_t *input, 
 
 /* --- The fast path (DSP, not built for size): tiles of horizontally adjacent outputs ------------------------
  *
- * A tile of P outputs (P even) shares the int16 pairs it loads from the gathered rows. With stride 1, outputs
- * 2j start on a word (x[2j], x[2j + 1]) and take the taps as ta[i] = (t[2i], t[2i + 1]); outputs 2j + 1 start in
- * the upper half of the same word and take them shifted by one, tb[i] = (t[2i - 1], t[2i]) (t[-1] = t[K] = 0),
- * so both multiply the same loaded words. With stride 2 every output starts on a word. The taps are made into
- * these SMLAD operands once per channel. A row's last 1-3 outputs are one tile of 1, 2 or 4 (stride 1; a 4th
- * output past the row is computed from the row's slack and not stored) or a tile of 2 and a single output
- * (stride 2). */
+ * A tile of P adjacent outputs (4; 1 or 2 at a row's end) shares the int16 pairs it loads from the gathered
+ * rows. With stride 1, outputs 2j start on a word (x[2j], x[2j + 1]) and take the taps as ta[i] = (t[2i],
+ * t[2i + 1]); outputs 2j + 1 start in the upper half of the same word and take them shifted by one, tb[i] =
+ * (t[2i - 1], t[2i]) (t[-1] = t[K] = 0), so both multiply the same loaded words. With stride 2 every output
+ * starts on a word. The taps are made into these SMLAD operands once per channel (on the stack; the scratch's
+ * taps are the compact path's). A row's last 1-3 outputs are one tile of 1, 2 or 4 (stride 1; a 4th output past
+ * the row is computed from the row's slack and not stored) or a tile of 2 and a single output (stride 2). */
 #if TE_DW_FAST
 #define TE_DW_PAIRS(K) (((K) + 1) / 2)  /* tap pairs per kernel row */
 #define TE_DW_TILE 4
