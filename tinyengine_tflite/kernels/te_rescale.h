@@ -137,13 +137,13 @@ TE_ALWAYS_INLINE void te_sum_fast_walk(const te_broadcast *sh, const te_sum_fast
                     te_sum_fast_row(a, 1, b, 1, o, sh->n3, exact_mult, c->exact_offset, c->offset, c->pre, c->round,
                                     c->neg, c->mult, c->out_round, c->out_mult, c->out_post, c->output_offset,
                                     c->act_min, c->act_max);
-                    o += sh->n3;
-                    continue;
-                }
+                } else
 #endif
-                te_sum_fast_row(a, es[3], b, ss[3], o, sh->n3, exact_mult, c->exact_offset, c->offset, c->pre,
-                                c->round, c->neg, c->mult, c->out_round, c->out_mult, c->out_post, c->output_offset,
-                                c->act_min, c->act_max);
+                {
+                    te_sum_fast_row(a, es[3], b, ss[3], o, sh->n3, exact_mult, c->exact_offset, c->offset, c->pre,
+                                    c->round, c->neg, c->mult, c->out_round, c->out_mult, c->out_post,
+                                    c->output_offset, c->act_min, c->act_max);
+                }
                 o += sh->n3;
             }
         }
