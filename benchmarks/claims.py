@@ -301,10 +301,12 @@ def pending_cells(directory: str, settings: ClaimsSettings) -> list[CellKey]:
 
 
 def _run_cells(keys: list[CellKey], settings: ClaimsSettings, data_paths: dict, directory: str,
-               verbose: int) -> None:
+               verbose: int, progress: bool = False) -> None:
+    from tqdm.auto import tqdm
+
     from tinyengine_tflite.json_files import write_json
     data = {}
-    for key in keys:
+    for key in tqdm(keys, desc="claims cells", unit="cell", disable=not progress):
         if key.task not in data:
             data[key.task] = load_task_data(key.task, settings, data_paths.get(key.task))
         cell = run_cell(key, settings, data[key.task], directory, verbose)
@@ -423,7 +425,7 @@ def main(argv=None) -> int:
                 del worker_argv[i:i + 2]
             _spawn_workers(todo, jobs, worker_argv, directory)
         elif todo:
-            _run_cells(todo, settings, data_paths, directory, args.verbose)
+            _run_cells(todo, settings, data_paths, directory, args.verbose, progress=True)
         cells = [finished_cell(directory, k, settings) for k in keys]
         saved = {"settings": asdict(settings), "cells": [asdict(c) for c in cells if isinstance(c, Cell)],
                  "unfit": [asdict(c) for c in cells if isinstance(c, Unfit)], "data": descriptions,

@@ -62,8 +62,8 @@ def search(train_data, validation_data, config: SearchConfig | None = None, **se
     sandwich step learn from the largest one's predictions rather than the labels.
     finetune_from: "supernet" (the paper's and OFA's way: start from the shared weights) or "scratch" (train
     the winner from fresh weights). BENCHMARKS.md's TinyNAS evidence compares both ways of training. Either
-    way the returned weights are those of the epoch with the best validation accuracy (with "supernet", the
-    extracted weights count as epoch 0), so fine-tuning never returns a model worse than it started from.
+    way the returned weights are those of the epoch with the best validation accuracy; with "supernet" the
+    extracted weights are not a candidate, since the search chose them for that accuracy (tuner.finetune).
     strategy: a tf.distribute strategy for supernet training and fine-tuning.
     Returns None on a distributed worker (the chief returns the model)."""
     run = _prepare(train_data, validation_data, SearchConfig.from_keywords(config, **settings))
