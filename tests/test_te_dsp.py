@@ -33,6 +33,9 @@ KERNEL_CASES = {
     "dw5x5_s1": ((9, 9, 5), lambda: L.DepthwiseConv2D(5, padding="same", activation="relu6")),
     "dw7x7_s2": ((13, 12, 4), lambda: L.DepthwiseConv2D(7, strides=2, padding="same")),
     "dense_odd": ((37,), lambda: L.Dense(7)),
+    # te_conv2d_1x1_s8_c4's speed path: a clamped activation, then the whole int8 range; odd pixel counts
+    "conv1x1_c4_relu6": ((7, 5, 8), lambda: L.Conv2D(12, 1, activation="relu6")),
+    "conv1x1_c4_linear": ((5, 3, 12), lambda: L.Conv2D(6, 1)),
 }
 
 
@@ -75,6 +78,48 @@ def test_faster_variant_where_room_and_bit_exact(stride, emulated_dsp):
     assert_bit_exact(model, seeds=(0, 1), tflm=False)
 
 
+QUANT_FAST_CHECK = r"""
+#include <stdio.h>
+#include "te_common.h"
+/* te_quant_fast against te_multiply_by_quantized_multiplier + offset on pseudo-random values wherever it fits. */
+int main(void) {
+    uint64_t st = 88172645463325252ull;
+    long checked = 0, wrong = 0;
+    for (long i = 0; i < 3000000; ++i) {
+        uint32_t r[6];
+        for (int k = 0; k < 6; ++k) {
+            st ^= st << 13; st ^= st >> 7; st ^= st << 17; r[k] = (uint32_t)st;
+        }
+        const int32_t shift = -(int32_t)(r[0] % 27) + 1;
+        const int32_t mult = r[1] % 32 == 0 ? 0 : (int32_t)(0x40000000u | (r[1] & 0x3fffffffu));
+        const int32_t off = (int32_t)(r[2] % 259) - 129;
+        const uint32_t kind = r[3] % 4;
+        int32_t x = kind == 0 ? (int32_t)r[4] : kind == 1 ? (int32_t)(r[4] % 200001) - 100000
+                  : kind == 2 ? (int32_t)(r[4] % 21) - 10 : (int32_t)r[4] >> (r[5] % 31);
+        if (r[5] % 997 == 0) x = r[4] & 1 ? INT32_MIN : INT32_MAX;
+        if (!te_quant_fast_fits(mult, shift, off)) continue;
+        ++checked;
+        wrong += te_quant_fast_scale(te_quant_fast_channel(mult, shift, off), x) !=
+                 te_multiply_by_quantized_multiplier(x, mult, shift) + off;
+    }
+    printf("%ld %ld\n", checked, wrong);
+    return 0;
+}
+"""
+
+
+def test_quant_fast_equals_tflite_rounding(tmp_path):
+    """te_quant_fast (one 64-bit multiply-accumulate for TFLite's two roundings and the output offset) equals
+    te_multiply_by_quantized_multiplier plus the offset on 3 million draws (extreme accumulators included)."""
+    src = tmp_path / "quant_fast.c"
+    src.write_text(QUANT_FAST_CHECK)
+    exe = tmp_path / "quant_fast"
+    subprocess.run([compiler(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNEL_DIR}", "-o", str(exe),
+                    str(src)], check=True)
+    checked, wrong = map(int, subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split())
+    assert checked > 1_000_000 and wrong == 0
+
+
 @pytest.mark.parametrize("path", suite_models(), ids=lambda p: p.stem)
 def test_faster_variants_keep_the_arena(path):
     lowered, sched = compile_model(path.read_bytes())
@@ -112,7 +157,7 @@ def test_buffer_sizes_match_planner(path, kernel_library):
     for i, layer in enumerate(lowered.layers):
         kernel, scratch = sched.kernel(lowered, i)
         size_fn = getattr(kernel_library, f"{kernel}_get_buffer_size", None) if layer.takes_scratch or \
-            i in sched.inplace else None
+            i in sched.inplace or i in sched.faster else None
         if size_fn is None:
             assert scratch == 0, f"layer {i} ({kernel}) reserves {scratch} B of scratch without a size function"
             continue
@@ -152,3 +197,27 @@ def test_cortex_m4_dsp_build_matches_host(name, tmp_path):
     run = run_on_cortexm(SUITE_DIR / f"{name}.tflite", part="stm32h743", work_dir=tmp_path)
     assert run.status == "ok", run.reason
     assert run.output_matches_host is True
+
+
+def _q15_blocks_model() -> bytes:
+    """1x1 and 3x3 convolutions whose q15 depth is an odd and an even number of 4-value blocks (9 and 45; 3),
+    after a larger layer, so that the faster q15 variant (its assembly inner loop on Cortex-M) has room."""
+    def build(x):
+        x = L.Conv2D(36, 1, activation="relu")(x)
+        x = L.MaxPooling2D(2)(x)
+        x = L.Conv2D(20, 1)(x)
+        return L.Conv2D(6, 3, padding="same", activation="relu6")(x)
+    return int8_tflite(build, [(10, 10, 12)], "q15_blocks")
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason=f"{ARM_GCC} is not installed")
+def test_q15_variant_on_cortex_m4_matches_host(tmp_path):
+    model = _q15_blocks_model()
+    lowered, sched = compile_model(model)
+    assert {sched.kernel(lowered, i)[0] for i in sched.faster} == {"te_conv2d_s8_q15"} and len(sched.faster) >= 2
+    from tinyengine_tflite.cortexm import run_on_cortexm
+    for seed in (0, 1):
+        run = run_on_cortexm(model, part="stm32h743", work_dir=tmp_path, seed=seed)
+        assert run.status == "ok", run.reason
+        assert run.output_matches_host is True

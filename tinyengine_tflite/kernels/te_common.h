@@ -138,4 +138,35 @@ static inline int8_t te_quant_output(const te_quant_ch *q, int32_t acc, int32_t 
     return (int8_t)te_clamp(te_quant_scale(q, acc) + output_offset, act_min, act_max);
 }
 
+/* te_requantize's value before the clamp (TFLite's two roundings plus the output offset) in five Cortex-M
+ * instructions (AND, ORR, ADD, SMLAL, ASR), for the kernels' hot loops. With r = -shift the value is, by
+ * te_quant_scale's identity with the offset folded in, the one floor
+ *   floor((x * mult + 2^30 + 2^(30+r) - [x < 0] 2^31 + output_offset 2^(31+r)) / 2^(31+r)),
+ * whose constant is 2^32 * high + 2^30 with high = 2^(r-2) + output_offset 2^(r-1): the low word of the sum
+ * before the multiply is 2^30 | (x & 2^31) and its high word high + (x >> 31) (the borrow of - 2^31). Exact
+ * where te_quant_fast_fits: mult >= 0, r in [2, 24] and |output_offset| <= 128 (high fits an int32). */
+typedef struct {
+    int32_t mult;
+    int32_t high;       /* 2^(r-2) + output_offset 2^(r-1) */
+    int32_t shift;      /* r - 1 */
+} te_quant_fast;
+
+static inline int te_quant_fast_fits(int32_t multiplier, int32_t shift, int32_t output_offset) {
+    return multiplier >= 0 && shift <= -2 && shift >= -24 && output_offset >= -128 && output_offset <= 128;
+}
+
+static inline te_quant_fast te_quant_fast_channel(int32_t multiplier, int32_t shift, int32_t output_offset) {
+    te_quant_fast q;
+    q.mult = multiplier;
+    q.high = (int32_t)((uint32_t)(2 * output_offset + 1) << (-shift - 2));   /* (2 off + 1) 2^(r-2) */
+    q.shift = -shift - 1;
+    return q;
+}
+
+static inline int32_t te_quant_fast_scale(te_quant_fast q, int32_t x) {
+    const int64_t c = (int64_t)(q.high + (x >> 31)) * 4294967296LL +
+                      (int64_t)(((uint32_t)x & 0x80000000u) | 0x40000000u);
+    return (int32_t)((c + (int64_t)x * q.mult) >> 32) >> q.shift;
+}
+
 #endif /* TE_COMMON_H */

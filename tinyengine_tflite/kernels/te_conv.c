@@ -2,6 +2,7 @@
 #include "te_conv.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "te_common.h"
 #include "te_dsp.h"
@@ -9,6 +10,14 @@
 static inline int32_t te_pad4(int32_t n) {
     return (n + 3) & ~3;
 }
+
+/* Speed builds requantize with te_quant_fast where a channel allows it and unroll the DSP loops; size builds
+ * (-Os, gcc's __OPTIMIZE_SIZE__) keep the compact kernels. Both compute the same values. */
+#if defined(__OPTIMIZE_SIZE__)
+#define TE_CONV_FAST 0
+#else
+#define TE_CONV_FAST 1
+#endif
 
 /* --- CONV_2D and FULLY_CONNECTED: pixels by pair-packed channels ------------------------------------------- */
 
@@ -23,23 +32,29 @@ TE_ALWAYS_INLINE void te_mac_2x2(const int8_t *x0, const int8_t *x1, const int8_
                                  te_acc2x2 *acc) {
     int32_t a00 = acc->a00, a01 = acc->a01, a10 = acc->a10, a11 = acc->a11;
 #if TE_DSP
-    for (int32_t blocks = depth >> 2; blocks > 0; --blocks) {
-        const uint32_t xa = te_load_u32(x0), xb = te_load_u32(x1);
-        const uint32_t xa0 = te_sxtb16(xa), xa1 = te_sxtb16_hi(xa);
-        const uint32_t xb0 = te_sxtb16(xb), xb1 = te_sxtb16_hi(xb);
-        uint32_t wv = te_load_u32(w);
-        uint32_t w0 = te_sxtb16(wv), w1 = te_sxtb16_hi(wv);
-        a00 = te_smlad(xa1, w1, te_smlad(xa0, w0, a00));
-        a10 = te_smlad(xb1, w1, te_smlad(xb0, w0, a10));
-        wv = te_load_u32(w + 4);
-        w0 = te_sxtb16(wv);
-        w1 = te_sxtb16_hi(wv);
-        a01 = te_smlad(xa1, w1, te_smlad(xa0, w0, a01));
-        a11 = te_smlad(xb1, w1, te_smlad(xb0, w0, a11));
-        x0 += 4;
-        x1 += 4;
-        w += 8;
+    int32_t blocks = depth >> 2;
+#define TE_MAC_2X2_BLOCK                                                                                       \
+    do {                                                                                                       \
+        const uint32_t xa = te_load_u32(x0), xb = te_load_u32(x1);                                             \
+        const uint32_t xa0 = te_sxtb16(xa), xa1 = te_sxtb16_hi(xa);                                            \
+        const uint32_t xb0 = te_sxtb16(xb), xb1 = te_sxtb16_hi(xb);                                            \
+        uint32_t wv = te_load_u32(w);                                                                          \
+        uint32_t w0 = te_sxtb16(wv), w1 = te_sxtb16_hi(wv);                                                    \
+        a00 = te_smlad(xa1, w1, te_smlad(xa0, w0, a00));                                                       \
+        a10 = te_smlad(xb1, w1, te_smlad(xb0, w0, a10));                                                       \
+        wv = te_load_u32(w + 4);                                                                               \
+        w0 = te_sxtb16(wv);                                                                                    \
+        w1 = te_sxtb16_hi(wv);                                                                                 \
+        a01 = te_smlad(xa1, w1, te_smlad(xa0, w0, a01));                                                       \
+        a11 = te_smlad(xb1, w1, te_smlad(xb0, w0, a11));                                                       \
+        x0 += 4;                                                                                               \
+        x1 += 4;                                                                                               \
+        w += 8;                                                                                                \
+    } while (0)
+    for (; blocks > 0; --blocks) {
+        TE_MAC_2X2_BLOCK;
     }
+#undef TE_MAC_2X2_BLOCK
 #else
     for (int32_t blocks = depth >> 2; blocks > 0; --blocks, x0 += 4, x1 += 4, w += 8) {
         const int32_t p0 = x0[0], p1 = x0[1], p2 = x0[2], p3 = x0[3];
@@ -98,8 +113,50 @@ typedef struct {
     int32_t per_channel, double_rounding;   /* fully connected only (convolutions: per channel, twice) */
 } te_requant;
 
-TE_ALWAYS_INLINE int8_t te_requant_one(const te_requant *q, int32_t acc, int32_t ch, const int fc) {
-    if (!fc) {
+/* How te_gemm_pixels requantizes: the convolutions' double rounding (generic, or through te_quant_fast where
+ * every channel fits, then with the activation's clamp or the whole int8 range), or the fully-connected kernel's
+ * own parameters. A constant at each call site. */
+enum { TE_RQ_CONV, TE_RQ_FC, TE_RQ_FAST, TE_RQ_FAST_FULL };
+
+#if TE_CONV_FAST
+/* Whether te_quant_fast serves every channel (it does for the multipliers TFLite models carry). */
+static int te_quant_fast_all(const int32_t *mult, const int32_t *shift, int32_t channels, int32_t output_offset) {
+    for (int32_t c = 0; c < channels; ++c) {
+        if (!te_quant_fast_fits(mult[c], shift[c], output_offset)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+#endif
+
+/* How a convolution requantizes: te_quant_fast in speed builds where every channel fits it, with a
+ * single saturation where the activation is the whole int8 range; else the generic form. */
+TE_ALWAYS_INLINE int te_conv_mode(const te_conv_params *p, const int32_t *mult, const int32_t *shift) {
+#if TE_CONV_FAST
+    if (te_quant_fast_all(mult, shift, p->output.c, p->output_offset)) {
+        return p->activation.min == -128 && p->activation.max == 127 ? TE_RQ_FAST_FULL : TE_RQ_FAST;
+    }
+#else
+    (void)p, (void)mult, (void)shift;
+#endif
+    return TE_RQ_CONV;
+}
+
+
+/* te_quant_fast's value clamped to the activation (full: the whole int8 range, one saturation). */
+TE_ALWAYS_INLINE int8_t te_quant_fast_output(te_quant_fast f, int32_t acc, int32_t lo, int32_t hi, const int full) {
+    const int32_t v = te_quant_fast_scale(f, acc);
+    return (int8_t)(full ? te_sat_s8(v) : te_clamp(v, lo, hi));
+}
+
+TE_ALWAYS_INLINE int8_t te_requant_one(const te_requant *q, int32_t acc, int32_t ch, const int mode) {
+    if (mode == TE_RQ_FAST || mode == TE_RQ_FAST_FULL) {
+        return te_quant_fast_output(
+            te_quant_fast_channel(q->quant.multiplier[ch], q->quant.shift[ch], q->output_offset), acc, q->act_min,
+            q->act_max, mode == TE_RQ_FAST_FULL);
+    }
+    if (mode == TE_RQ_CONV) {
         const te_quant_ch qc = te_quant_channel(q->quant.multiplier[ch], q->quant.shift[ch]);
         return te_quant_output(&qc, acc, q->output_offset, q->act_min, q->act_max);
     }
@@ -110,10 +167,8 @@ TE_ALWAYS_INLINE int8_t te_requant_one(const te_requant *q, int32_t acc, int32_t
     return (int8_t)te_clamp(scaled + q->output_offset, q->act_min, q->act_max);
 }
 
-/* All output channels of one or two pixels: x0 (x1 NULL for one) hold depth int8 values each, w the
- * pair-packed weights; writes out0[c] (and out1[c]). fc selects the fully-connected requantization. */
 TE_ALWAYS_INLINE void te_gemm_pixels(const int8_t *x0, const int8_t *x1, int32_t depth, int32_t channels,
-                                     const int8_t *w, const te_requant *q, const int fc, int8_t *out0,
+                                     const int8_t *w, const te_requant *q, const int mode, int8_t *out0,
                                      int8_t *out1) {
     const int32_t pair_bytes = 2 * te_pad4(depth);
     for (int32_t oc = 0; oc < channels; oc += 2, w += pair_bytes) {
@@ -122,16 +177,16 @@ TE_ALWAYS_INLINE void te_gemm_pixels(const int8_t *x0, const int8_t *x1, int32_t
         te_acc2x2 acc = {b0, b1, b0, b1};
         if (x1 != NULL) {
             te_mac_2x2(x0, x1, w, depth, &acc);
-            out1[oc] = te_requant_one(q, acc.a10, oc, fc);
+            out1[oc] = te_requant_one(q, acc.a10, oc, mode);
             if (two) {
-                out1[oc + 1] = te_requant_one(q, acc.a11, oc + 1, fc);
+                out1[oc + 1] = te_requant_one(q, acc.a11, oc + 1, mode);
             }
         } else {
             te_mac_1x2(x0, w, depth, &acc);
         }
-        out0[oc] = te_requant_one(q, acc.a00, oc, fc);
+        out0[oc] = te_requant_one(q, acc.a00, oc, mode);
         if (two) {
-            out0[oc + 1] = te_requant_one(q, acc.a01, oc + 1, fc);
+            out0[oc + 1] = te_requant_one(q, acc.a01, oc + 1, mode);
         }
     }
 }
@@ -143,7 +198,7 @@ static te_requant te_conv_requant(const te_conv_params *p, const int32_t *bias, 
 }
 
 /* Channel pairs outside, pixels inside: the pair's requantization parameters are set up once. C4 is 1 when
- * in_c is a multiple of 4 and out_c even (a constant at each call site: no depth tail, no odd channel). */
+ * input.c is a multiple of 4 and output.c even (a constant at each call site: no depth tail, no odd channel). */
 TE_ALWAYS_INLINE void te_conv_1x1(const te_conv_params *p, const int8_t *input, const int8_t *filter,
                                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
                                   const int C4) {
@@ -180,6 +235,46 @@ TE_ALWAYS_INLINE void te_conv_1x1(const te_conv_params *p, const int8_t *input, 
     }
 }
 
+#if TE_CONV_FAST
+/* The speed path of te_conv2d_1x1_s8_c4: pixel pairs outside, channel pairs inside, so that a tile's
+ * requantization constants come from its channel's multiplier and shift in a few instructions
+ * (te_quant_fast_channel) instead of staying live across the pixel loop. FULL: the activation is the whole
+ * int8 range (one saturation). */
+TE_ALWAYS_INLINE void te_conv_1x1_fast(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                       const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                       int8_t *output, const int FULL) {
+    const int32_t pixels = p->output.h * p->output.w, out_c = p->output.c, depth = p->input.c & ~3;
+    const int32_t off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
+#define TE_1X1_OUT(f, v) \
+    (int8_t)(FULL ? te_sat_s8(te_quant_fast_scale(f, v)) : te_clamp(te_quant_fast_scale(f, v), lo, hi))
+    for (int32_t px = 0; px < pixels; px += 2) {
+        const int8_t *x0 = input + px * depth;
+        int8_t *out = output + px * out_c;
+        const int8_t *w = filter;
+        if (px + 1 < pixels) {
+            for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * depth) {
+                te_acc2x2 acc = {bias[oc], bias[oc + 1], bias[oc], bias[oc + 1]};
+                te_mac_2x2(x0, x0 + depth, w, depth, &acc);
+                const te_quant_fast f0 = te_quant_fast_channel(mult[oc], shift[oc], off);
+                out[oc] = TE_1X1_OUT(f0, acc.a00);
+                out[out_c + oc] = TE_1X1_OUT(f0, acc.a10);
+                const te_quant_fast f1 = te_quant_fast_channel(mult[oc + 1], shift[oc + 1], off);
+                out[oc + 1] = TE_1X1_OUT(f1, acc.a01);
+                out[out_c + oc + 1] = TE_1X1_OUT(f1, acc.a11);
+            }
+        } else {
+            for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * depth) {
+                te_acc2x2 acc = {bias[oc], bias[oc + 1], 0, 0};
+                te_mac_1x2(x0, w, depth, &acc);
+                out[oc] = TE_1X1_OUT(te_quant_fast_channel(mult[oc], shift[oc], off), acc.a00);
+                out[oc + 1] = TE_1X1_OUT(te_quant_fast_channel(mult[oc + 1], shift[oc + 1], off), acc.a01);
+            }
+        }
+    }
+#undef TE_1X1_OUT
+}
+#endif
+
 void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift, int8_t *output) {
     te_conv_1x1(p, input, filter, bias, mult, shift, output, 0);
@@ -187,6 +282,17 @@ void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t
 
 void te_conv2d_1x1_s8_c4(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                          const int32_t *mult, const int32_t *shift, int8_t *output) {
+#if TE_CONV_FAST
+    const int mode = te_conv_mode(p, mult, shift);
+    if (mode != TE_RQ_CONV) {
+        if (mode == TE_RQ_FAST_FULL) {
+            te_conv_1x1_fast(p, input, filter, bias, mult, shift, output, 1);
+        } else {
+            te_conv_1x1_fast(p, input, filter, bias, mult, shift, output, 0);
+        }
+        return;
+    }
+#endif
     te_conv_1x1(p, input, filter, bias, mult, shift, output, 1);
 }
 
@@ -194,13 +300,33 @@ int32_t te_conv2d_s8_get_buffer_size(const te_conv_params *p) {
     return 2 * te_pad4(p->kernel.h * p->kernel.w * p->input.c);
 }
 
-/* Gather the receptive field of output pixel px into col (depth values), padding with the input zero point. */
+/* Gather the receptive field of output pixel px into col (depth values), padding with the input zero point. A
+ * kernel row inside the input (dilation 1) is one run of kernel.w * input.c bytes, copied a word at a time. */
 static void te_im2col(const te_conv_params *p, const int8_t *input, int32_t px, int8_t *col) {
     const int32_t iy0 = (px / p->output.w) * p->stride.h - p->padding.h;
     const int32_t ix0 = (px % p->output.w) * p->stride.w - p->padding.w;
     const int8_t pad = (int8_t)(-p->input_offset);
+#if TE_CONV_FAST
+    const int32_t run = p->kernel.w * p->input.c;
+    const int whole = p->dilation.w == 1 && ix0 >= 0 && ix0 + p->kernel.w <= p->input.w;
+#endif
     for (int32_t ky = 0; ky < p->kernel.h; ++ky) {
         const int32_t iy = iy0 + ky * p->dilation.h;
+#if TE_CONV_FAST
+        if (whole && iy >= 0 && iy < p->input.h) {
+            const int8_t *src = input + (iy * p->input.w + ix0) * p->input.c;
+            int32_t c = 0;
+            for (; c + 4 <= run; c += 4) {
+                const uint32_t v = te_load_u32(src + c);
+                memcpy(col + c, &v, sizeof v);
+            }
+            for (; c < run; ++c) {
+                col[c] = src[c];
+            }
+            col += run;
+            continue;
+        }
+#endif
         for (int32_t kx = 0; kx < p->kernel.w; ++kx) {
             const int32_t ix = ix0 + kx * p->dilation.w;
             if (iy < 0 || iy >= p->input.h || ix < 0 || ix >= p->input.w) {
@@ -217,10 +343,10 @@ static void te_im2col(const te_conv_params *p, const int8_t *input, int32_t px, 
     }
 }
 
-void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                  const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
-    const te_requant q = te_conv_requant(p, bias, mult, shift);
+TE_ALWAYS_INLINE void te_conv_im2col(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                     const te_requant *q, int8_t *output, int8_t *scratch, const int mode) {
     const int32_t depth = p->kernel.h * p->kernel.w * p->input.c, pixels = p->output.h * p->output.w;
+    const int32_t out_c = p->output.c;
     /* the columns' padding to a multiple of 4 meets zero weights: zero it once, multiply whole blocks */
     const int32_t depth4 = te_pad4(depth);
     int8_t *col0 = scratch, *col1 = scratch + depth4;
@@ -231,17 +357,28 @@ void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *fi
     for (; px + 2 <= pixels; px += 2) {
         te_im2col(p, input, px, col0);
         te_im2col(p, input, px + 1, col1);
-        int8_t *out = output + px * p->output.c;
-        te_gemm_pixels(col0, col1, depth4, p->output.c, filter, &q, 0, out, out + p->output.c);
+        int8_t *out = output + px * out_c;
+        te_gemm_pixels(col0, col1, depth4, out_c, filter, q, mode, out, out + out_c);
     }
     if (px < pixels) {
         te_im2col(p, input, px, col0);
-        te_gemm_pixels(col0, NULL, depth4, p->output.c, filter, &q, 0, output + px * p->output.c, NULL);
+        te_gemm_pixels(col0, NULL, depth4, out_c, filter, q, mode, output + px * out_c, NULL);
+    }
+}
+
+void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                  const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
+    const te_requant q = te_conv_requant(p, bias, mult, shift);
+    switch (te_conv_mode(p, mult, shift)) {   /* each mode a constant for its inlined copy */
+    case TE_RQ_FAST_FULL: te_conv_im2col(p, input, filter, &q, output, scratch, TE_RQ_FAST_FULL); break;
+    case TE_RQ_FAST: te_conv_im2col(p, input, filter, &q, output, scratch, TE_RQ_FAST); break;
+    default: te_conv_im2col(p, input, filter, &q, output, scratch, TE_RQ_CONV); break;
     }
 }
 
 int32_t te_conv2d_s8_q15_get_buffer_size(const te_conv_params *p) {
-    return 4 * te_pad4(p->kernel.h * p->kernel.w * p->input.c);
+    const int32_t depth4 = te_pad4(p->kernel.h * p->kernel.w * p->input.c);
+    return p->input.c % 4 == 0 ? 4 * depth4 : 6 * depth4;
 }
 
 #if TE_DSP
@@ -275,17 +412,118 @@ static void te_im2col_q15(const te_conv_params *p, const int8_t *input, int32_t 
 }
 #endif
 
-void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                      const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
+/* The q15 inner loop in assembly where gcc's register allocation of the C loop costs instructions: speed builds
+ * for a real DSP core (13 registers: the C code's values, nothing more). */
+#if TE_DSP && TE_CONV_FAST && defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP) && defined(__OPTIMIZE__) && \
+    !defined(__PIC__)
+#define TE_CONV_ASM 1
+
+/* The accumulators += `blocks` (>= 1) blocks of q15 columns v (pixel 0's two int16 pairs, then pixel 1's)
+ * times a pair-packed channel pair w (4 int8 values per channel), exactly as te_conv_q15's C loop; returns w
+ * past the blocks. */
+#define TE_Q15_BLOCK_ASM                                                                                       \
+    "ldrd %[v0], %[v1], [%[v]], #8\n\t"                                                                          \
+    "ldrd %[v2], %[v3], [%[v]], #8\n\t"                                                                          \
+    "ldr %[wv], [%[w]], #4\n\t"                                                                                  \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                     \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                            \
+    "smlad %[c00], %[v0], %[t], %[c00]\n\t"                                                                      \
+    "smlad %[c00], %[v1], %[wv], %[c00]\n\t"                                                                     \
+    "smlad %[c10], %[v2], %[t], %[c10]\n\t"                                                                      \
+    "smlad %[c10], %[v3], %[wv], %[c10]\n\t"                                                                     \
+    "ldr %[wv], [%[w]], #4\n\t"                                                                                  \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                     \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                            \
+    "smlad %[c01], %[v0], %[t], %[c01]\n\t"                                                                      \
+    "smlad %[c01], %[v1], %[wv], %[c01]\n\t"                                                                     \
+    "smlad %[c11], %[v2], %[t], %[c11]\n\t"                                                                      \
+    "smlad %[c11], %[v3], %[wv], %[c11]\n\t"
+
+/* The accumulators += `blocks` (>= 1) blocks of q15 columns v (pixel 0's two int16 pairs, then pixel 1's)
+ * times a pair-packed channel pair w (4 int8 values per channel), as te_conv_q15's C loop computes them, two
+ * blocks a trip; returns w past the blocks. */
+static inline const int8_t *te_q15_blocks_asm(const uint32_t *v, const int8_t *w, int32_t blocks, int32_t *a00,
+                                              int32_t *a01, int32_t *a10, int32_t *a11) {
+    int32_t c00 = *a00, c01 = *a01, c10 = *a10, c11 = *a11;
+    uint32_t v0, v1, v2, v3, wv, t;
+    int32_t pairs = blocks >> 1;
+    __asm volatile(
+        "cmp %[n], #0\n\t"
+        "beq 2f\n\t"
+        "1:\n\t"
+        TE_Q15_BLOCK_ASM
+        TE_Q15_BLOCK_ASM
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        "2:\n\t"
+        : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [v] "+r"(v), [w] "+r"(w),
+          [n] "+r"(pairs), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3), [wv] "=&r"(wv),
+          [t] "=&r"(t)
+        :
+        : "cc", "memory");
+    if (blocks & 1) {
+        __asm volatile(
+            TE_Q15_BLOCK_ASM
+            : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [v] "+r"(v), [w] "+r"(w),
+              [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3), [wv] "=&r"(wv), [t] "=&r"(t)
+            :
+            : "memory");
+    }
+    *a00 = c00;
+    *a01 = c01;
+    *a10 = c10;
+    *a11 = c11;
+    return w;
+}
+#undef TE_Q15_BLOCK_ASM
+#else
+#define TE_CONV_ASM 0
+#endif
+
+#if TE_DSP && TE_CONV_FAST
+/* Any input.c: both pixels' columns as int8 (te_im2col, the padding to a multiple of 4 zero) after the q15
+ * columns, then sign-extended into them block by block. */
+static void te_im2col_q15_any(const te_conv_params *p, const int8_t *input, int32_t px0, int32_t px1,
+                              uint32_t *col) {
+    const int32_t depth = p->kernel.h * p->kernel.w * p->input.c, depth4 = te_pad4(depth);
+    int8_t *c0 = (int8_t *)(void *)(col + depth4), *c1 = c0 + depth4;
+    for (int32_t k = depth; k < depth4; ++k) {
+        c0[k] = c1[k] = 0;
+    }
+    te_im2col(p, input, px0, c0);
+    te_im2col(p, input, px1, c1);
+    for (int32_t k = 0; k < depth4; k += 4, col += 4) {
+        const uint32_t v0 = te_load_u32(c0 + k), v1 = te_load_u32(c1 + k);
+        col[0] = te_sxtb16(v0);
+        col[1] = te_sxtb16_hi(v0);
+        col[2] = te_sxtb16(v1);
+        col[3] = te_sxtb16_hi(v1);
+    }
+}
+
+#endif
+
 #if TE_DSP
-    const int32_t blocks = p->kernel.h * p->kernel.w * p->input.c / 4, pixels = p->output.h * p->output.w;
-    const int32_t out_c = p->output.c;
-    const int32_t off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
+/* te_conv2d_s8_q15's DSP path, requantizing as `mode` says (a constant at each call site). */
+TE_ALWAYS_INLINE void te_conv_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                  const te_requant *q, int8_t *output, int8_t *scratch, const int mode) {
+    const int32_t blocks = te_pad4(p->kernel.h * p->kernel.w * p->input.c) / 4;
+    const int32_t pixels = p->output.h * p->output.w, out_c = p->output.c;
+    /* locals: the int8 stores below may alias *q as far as the compiler knows */
+    const int32_t *bias = q->bias, *mult = q->quant.multiplier, *shift = q->quant.shift;
+    const int32_t off = q->output_offset, lo = q->act_min, hi = q->act_max;
     uint32_t *col = (uint32_t *)(void *)scratch;
     for (int32_t px = 0; px < pixels; px += 2) {
         const int two_px = px + 1 < pixels;
-        te_im2col_q15(p, input, px, col, 0);
-        te_im2col_q15(p, input, two_px ? px + 1 : px, col, 2);
+#if TE_CONV_FAST
+        if (p->input.c % 4 != 0) {
+            te_im2col_q15_any(p, input, px, two_px ? px + 1 : px, col);
+        } else
+#endif
+        {
+            te_im2col_q15(p, input, px, col, 0);
+            te_im2col_q15(p, input, two_px ? px + 1 : px, col, 2);
+        }
         int8_t *out = output + px * out_c;
         const int8_t *w = filter;
         for (int32_t oc = 0; oc < out_c; oc += 2) {
@@ -293,6 +531,11 @@ void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t
             const int32_t b0 = bias[oc], b1 = two ? bias[oc + 1] : 0;
             int32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;
             const uint32_t *v = col;
+#if TE_CONV_ASM
+            if (mode != TE_RQ_CONV) {
+                w = te_q15_blocks_asm(v, w, blocks, &a00, &a01, &a10, &a11);
+            } else
+#endif
             for (int32_t b = blocks; b > 0; --b, v += 4, w += 8) {
                 const uint32_t wa = te_load_u32(w), wb = te_load_u32(w + 4);
                 const uint32_t wa0 = te_sxtb16(wa), wa1 = te_sxtb16_hi(wa);
@@ -302,19 +545,58 @@ void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t
                 a01 = te_smlad(v[1], wb1, te_smlad(v[0], wb0, a01));
                 a11 = te_smlad(v[3], wb1, te_smlad(v[2], wb0, a11));
             }
-            const te_quant_ch q0 = te_quant_channel(mult[oc], shift[oc]);
-            out[oc] = te_quant_output(&q0, a00, off, lo, hi);
+            if (mode == TE_RQ_CONV) {  /* each channel's te_quant_ch once (the compact form of size builds) */
+                const te_quant_ch q0 = te_quant_channel(mult[oc], shift[oc]);
+                out[oc] = te_quant_output(&q0, a00, off, lo, hi);
+                if (two_px) {
+                    out[out_c + oc] = te_quant_output(&q0, a10, off, lo, hi);
+                }
+                if (two) {
+                    const te_quant_ch q1 = te_quant_channel(mult[oc + 1], shift[oc + 1]);
+                    out[oc + 1] = te_quant_output(&q1, a01, off, lo, hi);
+                    if (two_px) {
+                        out[out_c + oc + 1] = te_quant_output(&q1, a11, off, lo, hi);
+                    }
+                }
+                continue;
+            }
+            /* te_quant_fast: each channel's constants once, all values before the stores */
+            const int full = mode == TE_RQ_FAST_FULL;
+            const te_quant_fast f0 = te_quant_fast_channel(mult[oc], shift[oc], off);
+            const te_quant_fast f1 = te_quant_fast_channel(mult[oc + two], shift[oc + two], off);
+            const int8_t r00 = te_quant_fast_output(f0, a00, lo, hi, full);
+            const int8_t r10 = te_quant_fast_output(f0, a10, lo, hi, full);
+            const int8_t r01 = te_quant_fast_output(f1, a01, lo, hi, full);
+            const int8_t r11 = te_quant_fast_output(f1, a11, lo, hi, full);
+            out[oc] = r00;
             if (two_px) {
-                out[out_c + oc] = te_quant_output(&q0, a10, off, lo, hi);
+                out[out_c + oc] = r10;
             }
             if (two) {
-                const te_quant_ch q1 = te_quant_channel(mult[oc + 1], shift[oc + 1]);
-                out[oc + 1] = te_quant_output(&q1, a01, off, lo, hi);
+                out[oc + 1] = r01;
                 if (two_px) {
-                    out[out_c + oc + 1] = te_quant_output(&q1, a11, off, lo, hi);
+                    out[out_c + oc + 1] = r11;
                 }
             }
         }
+    }
+}
+#endif
+
+void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
+#if TE_DSP
+#if !TE_CONV_FAST
+    if (p->input.c % 4 != 0) {  /* size builds: the compact kernel (the scratch is larger than it needs) */
+        te_conv2d_s8(p, input, filter, bias, mult, shift, output, scratch);
+        return;
+    }
+#endif
+    const te_requant q = te_conv_requant(p, bias, mult, shift);
+    switch (te_conv_mode(p, mult, shift)) {
+    case TE_RQ_FAST_FULL: te_conv_q15(p, input, filter, &q, output, scratch, TE_RQ_FAST_FULL); break;
+    case TE_RQ_FAST: te_conv_q15(p, input, filter, &q, output, scratch, TE_RQ_FAST); break;
+    default: te_conv_q15(p, input, filter, &q, output, scratch, TE_RQ_CONV); break;
     }
 #else
     te_conv2d_s8(p, input, filter, bias, mult, shift, output, scratch);
@@ -328,10 +610,10 @@ void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int
     const int32_t depth = p->in_depth, n = p->out_depth;
     int32_t b = 0;
     for (; b + 2 <= p->batches; b += 2) {
-        te_gemm_pixels(input + b * depth, input + (b + 1) * depth, depth, n, weights, &q, 1, output + b * n,
+        te_gemm_pixels(input + b * depth, input + (b + 1) * depth, depth, n, weights, &q, TE_RQ_FC, output + b * n,
                        output + (b + 1) * n);
     }
     if (b < p->batches) {
-        te_gemm_pixels(input + b * depth, NULL, depth, n, weights, &q, 1, output + b * n, NULL);
+        te_gemm_pixels(input + b * depth, NULL, depth, n, weights, &q, TE_RQ_FC, output + b * n, NULL);
     }
 }

@@ -37,9 +37,11 @@ int32_t te_conv2d_s8_get_buffer_size(const te_conv_params *p);
 void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                   const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
 
-/* te_conv2d_s8 for input.c a multiple of 4 with a scratch twice as large (two columns as int16 pairs, 4 * the
- * padded depth): on the DSP path im2col sign-extends each input once per pixel pair, not once per channel pair
- * (elsewhere it is te_conv2d_s8). The planner picks it where the arena has room for the scratch at that layer. */
+/* te_conv2d_s8 with a larger scratch: two columns as int16 pairs (4 * the padded depth), plus, when input.c is
+ * not a multiple of 4, the two int8 columns they are sign-extended from (6 * the padded depth). On the DSP path
+ * each input is sign-extended once per pixel pair, not once per channel pair (elsewhere it is te_conv2d_s8).
+ * The planner picks it where the arena has room for the scratch at that layer; a 1x1 convolution with input.c a
+ * multiple of 4 may take it too. */
 int32_t te_conv2d_s8_q15_get_buffer_size(const te_conv_params *p);
 void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);

@@ -72,6 +72,15 @@ static inline uint32_t te_sxtab16(uint32_t acc, uint32_t x) {
 }
 #endif
 
+/* v saturated to int8 (a single SSAT where the core has it). */
+static inline int32_t te_sat_s8(int32_t v) {
+#if defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP)
+    return __ssat(v, 8);
+#else
+    return v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
+}
+
 /* A 32-bit load from any address (a single LDR where the core allows unaligned access). */
 static inline uint32_t te_load_u32(const void *p) {
     uint32_t v;

@@ -130,8 +130,9 @@ def conv2d_buffer_size(p: dict) -> int:
 
 
 def conv2d_q15_buffer_size(p: dict) -> int:
-    """te_conv2d_s8_q15_get_buffer_size: two im2col columns of int16, the depth rounded up to 4."""
-    return 4 * _pad4(p["kernel.h"] * p["kernel.w"] * p["input.c"])
+    """te_conv2d_s8_q15_get_buffer_size: two im2col columns of int16, the depth rounded up to 4, and, when
+    input.c is not a multiple of 4, the two int8 columns they are sign-extended from."""
+    return (4 if p["input.c"] % 4 == 0 else 6) * _pad4(p["kernel.h"] * p["kernel.w"] * p["input.c"])
 
 
 def conv_params(in_shape, out_shape, k, stride, dil, pads, quant) -> dict:
@@ -184,8 +185,8 @@ def conv_layer(op_index, in_buf, out_buf, in_shape, out_shape, k, stride, dil, p
         [in_buf], [out_buf], consts if consts is not None else _weight_consts(pair_packed_count(oc, kh * kw * ic), oc),
         scratch_bytes=0 if pointwise else conv2d_buffer_size(params), takes_scratch=not pointwise,
         macs=oh * ow * oc * kh * kw * ic)
-    if ic % 4 == 0:
-        # where the arena has room: im2col sign-extends each input once per pixel pair
+    if not pointwise or ic % 4 == 0:
+        # where the arena has room: each input is sign-extended once per pixel pair, not once per channel pair
         layer.faster = Faster("te_conv2d_s8_q15", conv2d_q15_buffer_size(params))
     return layer
 
