@@ -15,7 +15,8 @@ OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions", "MAXIM
            "LEAKY_RELU": "LeakyReluOptions", "HARD_SWISH": "HardSwishOptions", "QUANTIZE": "QuantizeOptions",
            "L2_NORMALIZATION": "L2NormOptions", "LOG_SOFTMAX": "LogSoftmaxOptions", "SHAPE": "ShapeOptions",
            "GATHER": "GatherOptions", "PACK": "PackOptions", "CAST": "CastOptions", "FILL": "FillOptions",
-           "SLICE": "SliceOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions"}
+           "SLICE": "SliceOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
+           "MIRROR_PAD": "MirrorPadOptions"}
 
 
 @dataclass

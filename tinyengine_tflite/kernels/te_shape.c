@@ -90,3 +90,22 @@ void te_resize_nearest_s8(const te_resize_params *p, const int8_t *input, const 
         }
     }
 }
+
+void te_axis_map_copy_s8(const te_axis_map_params *p, const int8_t *input, const int32_t *map, int8_t *output) {
+    const int32_t *m0 = map, *m1 = m0 + p->n0, *m2 = m1 + p->n1, *m3 = m2 + p->n2, *m4 = m3 + p->n3;
+    const int32_t inner = p->inner;
+    int8_t *out = output;
+    for (int32_t i0 = 0; i0 < p->n0; ++i0) {
+        for (int32_t i1 = 0; i1 < p->n1; ++i1) {
+            for (int32_t i2 = 0; i2 < p->n2; ++i2) {
+                const int8_t *base = input + m0[i0] + m1[i1] + m2[i2];
+                for (int32_t i3 = 0; i3 < p->n3; ++i3) {
+                    for (int32_t i4 = 0; i4 < p->n4; ++i4) {
+                        te_copy_s8(out, base + m3[i3] + m4[i4], inner);
+                        out += inner;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 /* Data-movement kernels over int8 tensors: PAD / PADV2, TRANSPOSE and STRIDED_SLICE (one strided copy),
- * CONCATENATION (and PACK of activations), RESIZE_NEAREST_NEIGHBOR. They copy bytes, so they are exact by
+ * CONCATENATION (and PACK of activations), RESIZE_NEAREST_NEIGHBOR, MIRROR_PAD (a copy through per-dimension
+ * index maps). They copy bytes, so they are exact by
  * construction; the compiler merges dimensions so that the inner loops copy the longest contiguous runs.
  * (RESHAPE, SQUEEZE and EXPAND_DIMS need no kernel: their output aliases the input buffer.) */
 #ifndef TE_SHAPE_H
@@ -44,5 +45,15 @@ typedef struct {
 /* output[y][x] = input[y_map[y]][x_map[x]]: the compiler computes the source indices as TFLite does. */
 void te_resize_nearest_s8(const te_resize_params *p, const int8_t *input, const int32_t *y_map,
                           const int32_t *x_map, int8_t *output);
+
+typedef struct {
+    int32_t n0, n1, n2, n3, n4;  /* output shape of the mapped dimension groups (leading unused ones are 1) */
+    int32_t inner;               /* contiguous bytes copied per output position (the trailing unmapped group) */
+} te_axis_map_params;
+
+/* output[i0..i4][0:inner] = input[map0[i0] + map1[i1] + ... + map4[i4] + (0:inner)], where `map` holds
+ * map0..map4 one after another: each dimension group's input offset (elements) per output index. MIRROR_PAD
+ * (the compiler writes the reflection into the maps). */
+void te_axis_map_copy_s8(const te_axis_map_params *p, const int8_t *input, const int32_t *map, int8_t *output);
 
 #endif /* TE_SHAPE_H */
