@@ -134,7 +134,7 @@ def test_render_only_writes_the_section_and_figures_from_saved_cells(tmp_path):
     assert "| 32 KB | does not fit | 70.50 +- 0.50 | 75.50 +- 0.50 | 80.50 +- 0.50 | TinyNAS + TinyEngine |" in text
     assert "| 64 KB | does not fit" not in text
     assert "64 KB: MobileNetV2 + TinyEngine 85.50 +- 0.50 vs 80.50 +- 0.50" in text
-    assert "best mean accuracy of the four at 1 of 2 budgets" in text
+    assert "alone has the best mean accuracy of the four at 1 of 2 budgets" in text
     assert "68.4 **over budget**" in text
     assert "no model fits: no MobileNetV2 of the grid fits" in text
     assert "| vww | 32 KB | w0.3-r48 | 40% | 1.50 |" in text
