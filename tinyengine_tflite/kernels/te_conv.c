@@ -481,6 +481,17 @@ static inline const int8_t *te_q15_blocks_asm(const uint32_t *v, const int8_t *w
 #endif
 
 #if TE_DSP && TE_CONV_FAST
+/* Two int8 columns c0, c1 of depth4 values (a multiple of 4) sign-extended into the q15 layout. */
+static void te_expand_q15(const int8_t *c0, const int8_t *c1, int32_t depth4, uint32_t *col) {
+    for (int32_t k = 0; k < depth4; k += 4, col += 4) {
+        const uint32_t v0 = te_load_u32(c0 + k), v1 = te_load_u32(c1 + k);
+        col[0] = te_sxtb16(v0);
+        col[1] = te_sxtb16_hi(v0);
+        col[2] = te_sxtb16(v1);
+        col[3] = te_sxtb16_hi(v1);
+    }
+}
+
 /* Any input.c: both pixels' columns as int8 (te_im2col, the padding to a multiple of 4 zero) after the q15
  * columns, then sign-extended into them block by block. */
 static void te_im2col_q15_any(const te_conv_params *p, const int8_t *input, int32_t px0, int32_t px1,
@@ -492,13 +503,7 @@ static void te_im2col_q15_any(const te_conv_params *p, const int8_t *input, int3
     }
     te_im2col(p, input, px0, c0);
     te_im2col(p, input, px1, c1);
-    for (int32_t k = 0; k < depth4; k += 4, col += 4) {
-        const uint32_t v0 = te_load_u32(c0 + k), v1 = te_load_u32(c1 + k);
-        col[0] = te_sxtb16(v0);
-        col[1] = te_sxtb16_hi(v0);
-        col[2] = te_sxtb16(v1);
-        col[3] = te_sxtb16_hi(v1);
-    }
+    te_expand_q15(c0, c1, depth4, col);
 }
 
 #endif
@@ -513,10 +518,17 @@ TE_ALWAYS_INLINE void te_conv_q15(const te_conv_params *p, const int8_t *input, 
     const int32_t *bias = q->bias, *mult = q->quant.multiplier, *shift = q->quant.shift;
     const int32_t off = q->output_offset, lo = q->act_min, hi = q->act_max;
     uint32_t *col = (uint32_t *)(void *)scratch;
+#if TE_CONV_FAST
+    const int pointwise = p->kernel.h == 1 && p->kernel.w == 1 && p->stride.h == 1 && p->stride.w == 1 &&
+                          p->padding.h == 0 && p->padding.w == 0 && p->output.w == p->input.w &&
+                          p->input.c % 4 == 0;
+#endif
     for (int32_t px = 0; px < pixels; px += 2) {
         const int two_px = px + 1 < pixels;
 #if TE_CONV_FAST
-        if (p->input.c % 4 != 0) {
+        if (pointwise) {  /* a 1x1 convolution's columns are its pixels' inputs: no geometry */
+            te_expand_q15(input + px * p->input.c, input + (two_px ? px + 1 : px) * p->input.c, p->input.c, col);
+        } else if (p->input.c % 4 != 0) {
             te_im2col_q15_any(p, input, px, two_px ? px + 1 : px, col);
         } else
 #endif
