@@ -42,8 +42,9 @@ def lower_mirror_pad(ctx, op):
                             f"rank-{len(shape)} input (shape [{len(shape)}, 2] expected)")
     limit = np.array(shape)[:, None] - (1 if mode == "reflect" else 0)
     if (pads < 0).any() or (pads > limit).any():
-        raise ctx.error(op, f"paddings {pads.tolist()} are not within [0, {'size - 1' if mode == 'reflect' else 'size'}]"
-                            f" of the input shape {list(shape)} ({mode.upper()} mode)")
+        bound = "size - 1" if mode == "reflect" else "size"
+        raise ctx.error(op, f"paddings {pads.tolist()} are not within [0, {bound}] of the input shape {list(shape)} "
+                            f"({mode.upper()} mode)")
     out_shape = tuple(n + int(p.sum()) for n, p in zip(shape, pads))
     if tuple(int(d) for d in ctx.tensor(out_t).shape) != out_shape:
         raise ctx.error(op, f"output shape {list(ctx.tensor(out_t).shape)} is not {list(out_shape)}")
