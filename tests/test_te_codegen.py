@@ -60,8 +60,11 @@ def test_files_and_api(generated):
                  "model_input_scale[]", "model_output_zero_point[]", f"#define MODEL_ARENA_BYTES {report.arena_bytes}"):
         assert decl in header
     source = (out / "model.c").read_text()
-    # the lowering picks each layer's kernel variant: im2col for the 3x3s, the 1x1 kernel, depthwise unrolled for 3x3
-    assert source.count("te_conv2d_s8(&L") == 2 and "te_conv2d_1x1_s8_c4(&L" in source
+    # the lowering picks each layer's kernel variant: im2col for the 3x3s, the 1x1 kernel (either: the q15 variant
+    # where the arena has room), depthwise unrolled for 3x3
+    im2col, q15, pointwise = (source.count(f"{k}(&L") for k in ("te_conv2d_s8", "te_conv2d_s8_q15",
+                                                                   "te_conv2d_1x1_s8_c4"))
+    assert im2col + q15 + pointwise == 3 and pointwise <= 1
     assert "te_depthwise_conv_s8_inplace_k3(&L" in source
 
 
