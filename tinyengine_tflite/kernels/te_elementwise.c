@@ -26,8 +26,8 @@ TE_ALWAYS_INLINE void te_broadcast_s8(const te_broadcast *s, const int8_t *input
 }
 
 /* ADD: te_add_s8 is te_rescale.h's fast form (one multiply-accumulate for the sum, one for the requantization,
- * no branch), for every ADD short of input scales 2^21 apart or an output scale 2^18 finer than the inputs'; the
- * compiler calls te_add_s8_general, all three rescalings through te_rescale, for the others. */
+ * no branch), for every ADD short of input scales 2^21 apart or an output scale outside 2^-17..2^6 of the larger
+ * input scale; the compiler calls te_add_s8_general, all three rescalings through te_rescale, for the others. */
 void te_add_s8(const te_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
     const te_broadcast *sh = &p->shape;
     const int32_t a_st[4] = {sh->a_s0, sh->a_s1, sh->a_s2, sh->a_s3};

@@ -32,7 +32,7 @@ typedef struct {
 /* out = clamp(requant(rescale(in1 - zp1) + rescale(in2 - zp2)) + zp_out): TFLite's left_shift scheme.
  * te_add_s8 is the fast variant: it requires left_shift 20, one input's multiplier exactly 1/2 (mult 2^30,
  * shift 0: TFLite's always is, for the input of larger scale), the other's shift >= -21 and an output shift in
- * [-31, -1]; the compiler calls te_add_s8_general (any multipliers >= 0, shifts <= 0) where these do not hold. */
+ * [-24, -2]; the compiler calls te_add_s8_general (any multipliers >= 0, shifts <= 0) where these do not hold. */
 void te_add_s8(const te_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void te_add_s8_general(const te_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 

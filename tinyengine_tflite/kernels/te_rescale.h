@@ -60,29 +60,29 @@ static inline int32_t te_rescale_apply(const te_rescale *r, int32_t x) {
 
 /* ADD and SUB's fast form: out = clamp(requant(sign_e * rescale(e + offset_e) + sign_s * rescale(s + offset_s))
  * + output_offset), both rescalings TFLite's with left shift 20, when (te_elementwise.h's te_add_s8
- * preconditions) input e's multiplier is exactly 1/2, input s's right shift at most 21 and the output's right
- * shift at least 1.
+ * preconditions) input e's multiplier is exactly 1/2, input s's right shift at most 21 and the output's shift
+ * in [-24, -2].
  * - e's term is exact: (e + offset_e) * 2^19 (the doubling high multiply by 2^30 rounds nothing away). It goes
  *   straight into the high word of s's te_rescale accumulator: floor((h 2^32 + t) / 2^32) = h + floor(t / 2^32).
  * - s's right shift <= 21 makes its te_rescale post 0 and its rounding constant 32-bit. A subtracted term uses
  *   -floor(t / 2^32) = floor((2^32 - 1 - t) / 2^32): the low word ~(round - [v < 0] neg) = ~round + [v < 0] neg
  *   (in [0, 2^32): neg <= round) and the multiplier negated.
- * - the output's right shift >= 1 makes its te_rescale pre 0 and its correction for a negative sum 2^31.
+ * - the output requantizes through te_quant_fast (te_common.h: the output offset folded in; output shifts -24..-2).
  * So the sum and the requantization cost one multiply-accumulate each, and no branch. */
 typedef struct {
     int32_t exact_mult, exact_offset;   /* +-2^19 and +-offset_e * 2^19 */
     int32_t offset, pre;                /* s's term: v = (s + offset) << pre */
     uint32_t round, neg;                /* its low word: round + (neg & [v < 0]) */
     int32_t mult;                       /* +-its multiplier */
-    int64_t out_round;                  /* the output's te_rescale (pre 0) */
-    int32_t out_mult, out_post, output_offset, act_min, act_max;
+    te_quant_fast out;
+    int32_t act_min, act_max;
 } te_sum_fast;
 
 /* sign_e, sign_s: +1 or -1; (mult, shift): s's rescaling; (out_mult, out_shift): the output's. */
 static inline te_sum_fast te_sum_fast_init(int32_t sign_e, int32_t offset_e, int32_t sign_s, int32_t offset_s,
                                            int32_t mult, int32_t shift, int32_t out_mult, int32_t out_shift,
                                            int32_t output_offset, int32_t act_min, int32_t act_max) {
-    const te_rescale in = te_rescale_init(mult, shift, 20), out = te_rescale_init(out_mult, out_shift, 0);
+    const te_rescale in = te_rescale_init(mult, shift, 20);
     te_sum_fast c;
     c.exact_mult = sign_e * (1 << 19);
     c.exact_offset = sign_e * offset_e * (1 << 19);
@@ -91,10 +91,7 @@ static inline te_sum_fast te_sum_fast_init(int32_t sign_e, int32_t offset_e, int
     c.round = sign_s > 0 ? (uint32_t)in.round : ~(uint32_t)in.round;
     c.neg = sign_s > 0 ? 0u - in.neg : in.neg;
     c.mult = sign_s * mult;
-    c.out_round = out.round;
-    c.out_mult = out.mult;
-    c.out_post = out.post;
-    c.output_offset = output_offset;
+    c.out = te_quant_fast_channel(out_mult, out_shift, output_offset);
     c.act_min = act_min;
     c.act_max = act_max;
     return c;
@@ -105,9 +102,8 @@ static inline te_sum_fast te_sum_fast_init(int32_t sign_e, int32_t offset_e, int
  * literal 2^19 for ADD, which makes the exact term one add with a shifted operand. */
 TE_ALWAYS_INLINE void te_sum_fast_row(const int8_t *e, int32_t se, const int8_t *s, int32_t ss, int8_t *o, int32_t n,
                                       int32_t exact_mult, int32_t exact_offset, int32_t offset, int32_t pre,
-                                      uint32_t round, uint32_t neg, int32_t mult, int64_t out_round,
-                                      int32_t out_mult, int32_t out_post, int32_t output_offset, int32_t act_min,
-                                      int32_t act_max) {
+                                      uint32_t round, uint32_t neg, int32_t mult, te_quant_fast out,
+                                      int32_t act_min, int32_t act_max) {
     for (int32_t k = 0; k < n; ++k) {
         const int32_t v = (int32_t)((uint32_t)(s[k * ss] + offset) << pre);
         const uint32_t lo = round + (neg & (uint32_t)(v >> 31));
@@ -115,9 +111,7 @@ TE_ALWAYS_INLINE void te_sum_fast_row(const int8_t *e, int32_t se, const int8_t 
         int64_t acc = (int64_t)(((uint64_t)hi << 32) | lo);
         acc += (int64_t)v * mult;                                   /* one SMLAL */
         const int32_t sum = (int32_t)((uint64_t)acc >> 32);
-        int64_t u = out_round - (int64_t)(0x80000000u & (uint32_t)(sum >> 31));
-        u += (int64_t)sum * (int64_t)out_mult;                      /* one SMLAL */
-        o[k] = (int8_t)te_clamp(((int32_t)(u >> 32) >> out_post) + output_offset, act_min, act_max);
+        o[k] = (int8_t)te_clamp(te_quant_fast_scale(out, sum), act_min, act_max);      /* one SMLAL */
     }
 }
 
@@ -135,14 +129,12 @@ TE_ALWAYS_INLINE void te_sum_fast_walk(const te_broadcast *sh, const te_sum_fast
 #if !defined(__OPTIMIZE_SIZE__)    /* a build for size (-Os) keeps one loop */
                 if (es[3] == 1 && ss[3] == 1) {     /* same-shape rows: the residual connections */
                     te_sum_fast_row(a, 1, b, 1, o, sh->n3, exact_mult, c->exact_offset, c->offset, c->pre, c->round,
-                                    c->neg, c->mult, c->out_round, c->out_mult, c->out_post, c->output_offset,
-                                    c->act_min, c->act_max);
+                                    c->neg, c->mult, c->out, c->act_min, c->act_max);
                 } else
 #endif
                 {
                     te_sum_fast_row(a, es[3], b, ss[3], o, sh->n3, exact_mult, c->exact_offset, c->offset, c->pre,
-                                    c->round, c->neg, c->mult, c->out_round, c->out_mult, c->out_post,
-                                    c->output_offset, c->act_min, c->act_max);
+                                    c->round, c->neg, c->mult, c->out, c->act_min, c->act_max);
                 }
                 o += sh->n3;
             }

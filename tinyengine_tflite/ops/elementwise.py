@@ -171,11 +171,11 @@ def add_sub_params(ctx, op, operands, left_shift: int, squared: bool = False) ->
 def add_sub_kernel(params: dict, kernel: str) -> str:
     """`kernel` (te_add_s8 / te_sub_s8) where its preconditions hold (kernels/te_elementwise.h: a left shift of
     ADD_LEFT_SHIFT, one input's rescaling exactly 1/2, the other's right shift at most ADD_LEFT_SHIFT + 1, an
-    output right shift of at least 1), else its _general variant."""
+    output shift in [-24, -2], te_quant_fast's range), else its _general variant."""
     halved = [(params[f"input{k}_mult"], params[f"input{k}_shift"]) == (1 << 30, 0) for k in (1, 2)]
     other_shift = params["input2_shift"] if halved[0] else params["input1_shift"]
     fast = any(halved) and params["left_shift"] == ADD_LEFT_SHIFT and -other_shift <= ADD_LEFT_SHIFT + 1 and \
-        params["output_shift"] <= -1
+        -24 <= params["output_shift"] <= -2
     return kernel if fast else kernel + "_general"
 
 
