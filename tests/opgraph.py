@@ -16,7 +16,8 @@ OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions", "MAXIM
            "L2_NORMALIZATION": "L2NormOptions", "LOG_SOFTMAX": "LogSoftmaxOptions", "SHAPE": "ShapeOptions",
            "GATHER": "GatherOptions", "PACK": "PackOptions", "CAST": "CastOptions", "FILL": "FillOptions",
            "SLICE": "SliceOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
-           "MIRROR_PAD": "MirrorPadOptions", "BATCH_MATMUL": "BatchMatMulOptions"}
+           "MIRROR_PAD": "MirrorPadOptions", "BATCH_MATMUL": "BatchMatMulOptions",
+           "DIV": "DivOptions"}
 
 
 @dataclass

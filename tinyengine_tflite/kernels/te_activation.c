@@ -81,18 +81,6 @@ static int32_t te_one_over_one_plus_x_for_x_in_0_1(int32_t a) {
 /* Sums of exps (Q12.19) at or above 2^28 would need a right shift beyond 31 in the last step. */
 #define TE_SOFTMAX_SUM_LIMIT (1u << 28)
 
-static inline int te_count_leading_zeros(uint32_t x) {
-    int n = 0;
-    if (x == 0) {
-        return 32;
-    }
-    while (!(x & 0x80000000u)) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
-}
-
 /* exp(beta * input_scale * diff) in Q0.31 for a difference diff >= diff_min from the row maximum. */
 static inline int32_t te_softmax_exp(const te_softmax_params *p, int32_t diff) {
     /* MultiplyByQuantizedMultiplierGreaterThanOne: |diff| * 2^shift < 2^31 is guaranteed by diff_min. */

@@ -11,7 +11,7 @@ import numpy as np
 from ..layers import Const, Layer
 from ..lower import lowering
 from ..quant import conv_multipliers
-from .common import qparams
+from .common import activation_and_operand, qparams
 
 MAX_RANK = 5     # LiteRT's limit (TFLM's is 4: its Prepare refuses more)
 
@@ -22,14 +22,7 @@ def _strides(shape: tuple[int, ...]) -> list[int]:
 
 @lowering("BATCH_MATMUL")
 def lower_batch_matmul(ctx, op):
-    if len(op.inputs) != 2 or len(op.outputs) != 1:
-        raise ctx.error(op, f"expects 2 inputs and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
-    (lhs_t, rhs_t), out_t = op.inputs, op.outputs[0]
-    for t, what in ((lhs_t, "lhs"), (rhs_t, "rhs"), (out_t, "output")):
-        if ctx.tensor(t).dtype != "int8":
-            raise ctx.error(op, f"{what} tensor {t} is {ctx.tensor(t).dtype}; int8 is expected", unsupported=True)
-    if ctx.value(lhs_t) is not None:
-        raise ctx.error(op, f"the lhs (tensor {lhs_t}) is a constant; only the rhs may be one", unsupported=True)
+    lhs_t, rhs_t, out_t = activation_and_operand(ctx, op, ("lhs", "rhs"))
     lhs_shape, rhs_shape = (tuple(int(d) for d in ctx.tensor(t).shape) for t in (lhs_t, rhs_t))
     if not (2 <= len(lhs_shape) <= MAX_RANK and 2 <= len(rhs_shape) <= MAX_RANK):
         raise ctx.error(op, f"operands of shapes {list(lhs_shape)} and {list(rhs_shape)}: ranks 2 to {MAX_RANK} "

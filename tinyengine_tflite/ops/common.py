@@ -54,3 +54,18 @@ def const_input(ctx, op, t: int, what: str) -> np.ndarray:
     if v is None:
         raise ctx.error(op, f"{what} (tensor {t}) must be a constant")
     return v
+
+
+def activation_and_operand(ctx, op, names: tuple[str, str]) -> tuple[int, int, int]:
+    """(input 1, input 2, output) of a two-input int8 operator whose input 1 is an activation (input 2 may be a
+    constant); names name the inputs in errors."""
+    if len(op.inputs) != 2 or len(op.outputs) != 1:
+        raise ctx.error(op, f"expects 2 inputs and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
+    (a, b), out = op.inputs, op.outputs[0]
+    for t, what in ((a, names[0]), (b, names[1]), (out, "output")):
+        if ctx.tensor(t).dtype != "int8":
+            raise ctx.error(op, f"{what} tensor {t} is {ctx.tensor(t).dtype}; int8 is expected", unsupported=True)
+    if ctx.value(a) is not None:
+        raise ctx.error(op, f"the {names[0]} (tensor {a}) is a constant; only the {names[1]} may be one",
+                        unsupported=True)
+    return a, b, out
