@@ -102,6 +102,21 @@ int main(void) {
         wrong += te_quant_fast_scale(te_quant_fast_channel(mult, shift, off), x) !=
                  te_multiply_by_quantized_multiplier(x, mult, shift) + off;
     }
+    /* the extremes: every shift, the largest offsets, multipliers and accumulators */
+    const int32_t xs[] = {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX - 1, INT32_MAX};
+    const int32_t ms[] = {0, 1 << 30, INT32_MAX};
+    for (int32_t shift = -31; shift <= 1; ++shift) {
+        for (int32_t off = -128; off <= 128; off += 128) {
+            for (int i = 0; i < 7; ++i) {
+                for (int j = 0; j < 3; ++j) {
+                    if (!te_quant_fast_fits(ms[j], shift, off)) continue;
+                    ++checked;
+                    wrong += te_quant_fast_scale(te_quant_fast_channel(ms[j], shift, off), xs[i]) !=
+                             te_multiply_by_quantized_multiplier(xs[i], ms[j], shift) + off;
+                }
+            }
+        }
+    }
     printf("%ld %ld\n", checked, wrong);
     return 0;
 }
@@ -110,7 +125,8 @@ int main(void) {
 
 def test_quant_fast_equals_tflite_rounding(tmp_path):
     """te_quant_fast (one 64-bit multiply-accumulate for TFLite's two roundings and the output offset) equals
-    te_multiply_by_quantized_multiplier plus the offset on 3 million draws (extreme accumulators included)."""
+    te_multiply_by_quantized_multiplier plus the offset on 3 million draws and on the extremes of every operand
+    (where its 64-bit sum comes closest to overflowing)."""
     src = tmp_path / "quant_fast.c"
     src.write_text(QUANT_FAST_CHECK)
     exe = tmp_path / "quant_fast"

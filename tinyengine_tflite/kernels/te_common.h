@@ -157,7 +157,9 @@ static inline int8_t te_quant_output(const te_quant_ch *q, int32_t acc, int32_t 
  *   floor((x * mult + 2^30 + 2^(30+r) - [x < 0] 2^31 + output_offset 2^(31+r)) / 2^(31+r)),
  * whose constant is 2^32 * high + 2^30 with high = 2^(r-2) + output_offset 2^(r-1): the low word of the sum
  * before the multiply is 2^30 | (x & 2^31) and its high word high + (x >> 31) (the borrow of - 2^31). Exact
- * where te_quant_fast_fits: mult >= 0, r in [2, 24] and |output_offset| <= 128 (high fits an int32). */
+ * where te_quant_fast_fits: mult >= 0, r in [2, 23] and |output_offset| <= 128 (then |2^32 high| <= 2^61.1
+ * and |x * mult| <= 2^62, so the 64-bit sum cannot overflow; r = 24 overflows only for |x| >= 2^30, so it is
+ * exact too where the accumulator is known to be smaller, as ADD's is). */
 typedef struct {
     int32_t mult;
     int32_t high;       /* 2^(r-2) + output_offset 2^(r-1) */
@@ -165,7 +167,7 @@ typedef struct {
 } te_quant_fast;
 
 static inline int te_quant_fast_fits(int32_t multiplier, int32_t shift, int32_t output_offset) {
-    return multiplier >= 0 && shift <= -2 && shift >= -24 && output_offset >= -128 && output_offset <= 128;
+    return multiplier >= 0 && shift <= -2 && shift >= -23 && output_offset >= -128 && output_offset <= 128;
 }
 
 static inline te_quant_fast te_quant_fast_channel(int32_t multiplier, int32_t shift, int32_t output_offset) {
