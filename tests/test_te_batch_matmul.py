@@ -22,6 +22,7 @@ def matmul_model(lhs_shape, rhs_shape, adj_x=False, adj_y=False, const_rhs=False
                        [0] if const_rhs else [0, 1], [2])
 
 
+@pytest.mark.slow
 def test_keras_attention_scores_match_both_references():
     """tf.matmul(q, k, transpose_b=True) of two Keras activations (an attention's scores), as converted."""
     import tensorflow as tf

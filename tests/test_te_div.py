@@ -44,12 +44,14 @@ def test_div_every_pair_matches_both_references(q1, q2, q_out, act):
     np.testing.assert_array_equal(run_tinyengine(model, [a, b])[0], run_litert(model, [a, b])[0])
 
 
+@pytest.mark.slow
 def test_div_broadcast_and_constant_divisor_match_both_references():
     divisor = np.random.default_rng(3).integers(-128, 128, (3, 1, 5)).astype(np.int8)
     divisor[divisor == 9] = 10
     assert_bit_exact(div_model((0.05, 3), (0.02, 9), (0.1, 2), shapes=((2, 1, 4, 1), (3, 1, 5)), divisor=divisor))
 
 
+@pytest.mark.slow
 def test_keras_divide_matches_both_references():
     """a / b of two Keras activations, b kept away from 0, as the converter writes it."""
     import tensorflow as tf
