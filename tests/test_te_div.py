@@ -71,3 +71,37 @@ def test_div_constant_dividend_refused():
     with pytest.raises(tinyengine_tflite.UnsupportedOperatorError, match=r"DIV.*the dividend \(tensor 0\) is a "
                                                                          r"constant"):
         tinyengine_tflite.Interpreter(model_content=model)
+
+
+@pytest.mark.cortexm
+@pytest.mark.slow
+def test_downstream_mirror_pad_batch_matmul_div(tmp_path):
+    """MIRROR_PAD -> BATCH_MATMUL (constant rhs) -> DIV (constant divisor): planned and reported,
+    sanitizer-clean (ASan and UBSan) with the plain build's bytes, equal to LiteRT's, and the emulated Cortex-M4
+    output equals the host's."""
+    from sanitized import SANITIZE, build, input_bytes, run, sanitizer_clean
+
+    from tinyengine_tflite.cortexm import run_on_cortexm
+    rng = np.random.default_rng(5)
+    q = (0.05, -3)
+    pads = np.array([[0, 0], [1, 1], [1, 0]], dtype=np.int32)
+    divisor = rng.integers(-128, 128, (3,)).astype(np.int8)
+    divisor[divisor == 4] = 5
+    model = graph_model([T((2, 3, 4), "INT8", *q), T((2, 3, 4), "INT8", *q), T((3, 2), "INT32", data=pads),
+                         T((2, 5, 5), "INT8", *q), T((5, 3), "INT8", 0.02, 1, data=rng.integers(-128, 128, (5, 3))),
+                         T((2, 5, 3), "INT8", 0.3, 7), T((3,), "INT8", 0.01, 4, data=divisor),
+                         T((2, 5, 3), "INT8", 0.2, -9)],
+                        [Op("ADD", [0, 0], [1]), Op("MIRROR_PAD", [1, 2], [3], {"mode": 0}),
+                         Op("BATCH_MATMUL", [3, 4], [5]), Op("DIV", [5, 6], [7])], [0], [7])
+    src = tmp_path / "src"
+    report = tinyengine_tflite.convert(model, src)
+    assert [layer.op for layer in report.layers] == ["ADD", "MIRROR_PAD", "BATCH_MATMUL", "DIV"]
+    assert report.peak_sram_bytes >= report.lower_bound_bytes > 0 and all(r.live_bytes > 0 for r in report.layers)
+    data = rng.integers(-128, 128, input_bytes(src)).astype(np.int8).tobytes()
+    r, sanitized = run(build(src, tmp_path, "sanitized", SANITIZE), tmp_path, data)
+    assert sanitizer_clean(r), r.stderr[-3000:]
+    r, plain = run(build(src, tmp_path, "plain", []), tmp_path, data)
+    assert r.returncode == 0 and sanitized == plain
+    assert plain == run_litert(model, [np.frombuffer(data, np.int8).reshape(2, 3, 4)])[0].tobytes()
+    emu = run_on_cortexm(model)
+    assert emu.status == "ok" and emu.output_matches_host, (emu.status, emu.reason)
