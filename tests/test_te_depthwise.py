@@ -97,12 +97,50 @@ def _run(lib, kernel, layer, x, consts, inplace):
     return out[:n_out].reshape(p["output.h"], p["output.w"], p["output.c"])
 
 
+def _case_id(case):
+    (ih, iw, ic), k, stride, pads, dm = case
+    return f"{ih}x{iw}x{ic}_k{k}_s{stride}_p{pads[0]}{pads[1]}_m{dm}"
+
+
 @pytest.mark.parametrize("build", sorted(BUILDS))
-@pytest.mark.parametrize("case", range(len(CASES)), ids=lambda i: "x".join(map(str, CASES[i][0])) +
-                         f"_k{CASES[i][1]}_s{CASES[i][2]}_p{CASES[i][3][0]}{CASES[i][3][1]}_m{CASES[i][4]}")
+@pytest.mark.parametrize("case", range(len(CASES)), ids=lambda i: _case_id(CASES[i]))
 def test_depthwise_kernels_match_reference(case, build, libraries):
-    (ih, iw, ic), k, stride, pads, dm = CASES[case]
-    rng = np.random.default_rng(case)
+    _check(CASES[case], case, build, libraries, fast_quant=False)
+
+
+# Small planes, where the DSP path's speed build runs 4 channels at a time straight from NHWC (te_depthwise.c's
+# channel groups: 3x3 and 5x5 kernels, up to 25 outputs with stride 1, 144 with stride 2 or more, every
+# channel's requantization te_quant_fast's): channel counts not a multiple of 4 (the rest go one at a time),
+# strides 2 and 3, padding on one side only, and in place a ring of up to padding.h + 1 output rows.
+GROUP_CASES = [
+    ((3, 3, 9), 3, 1, (1, 1), 1),
+    ((5, 5, 12), 3, 1, (1, 1), 1),
+    ((4, 5, 6), 3, 1, (1, 1), 1),
+    ((7, 5, 4), 3, 1, (0, 1), 1),
+    ((5, 4, 5), 3, 1, (2, 0), 1),       # pad top 2: three output rows wait in the ring
+    ((6, 6, 10), 3, 2, (1, 1), 1),
+    ((12, 12, 8), 3, 2, (0, 0), 1),     # VALID
+    ((24, 23, 4), 3, 2, (1, 1), 1),     # 12x12 outputs
+    ((6, 3, 8), 3, 3, (1, 1), 1),       # stride 3
+    ((5, 5, 7), 5, 2, (2, 2), 1),
+    ((3, 4, 5), 5, 1, (2, 2), 1),       # window wider than the input
+    ((5, 5, 4), 5, 1, (2, 2), 1),
+    ((4, 4, 4), 3, 1, (1, 1), 2),       # depth multiplier: one channel at a time
+]
+
+
+@pytest.mark.parametrize("build", sorted(BUILDS))
+@pytest.mark.parametrize("case", range(len(GROUP_CASES)), ids=lambda i: _case_id(GROUP_CASES[i]))
+def test_depthwise_channel_groups_match_reference(case, build, libraries):
+    _check(GROUP_CASES[case], 100 + case, build, libraries, fast_quant=True)
+
+
+def _check(spec, seed, build, libraries, fast_quant):
+    """Every kernel of the layer `spec` against the reference; fast_quant: every channel's shift in
+    te_quant_fast's range (else some channels are outside it)."""
+    (ih, iw, ic), k, stride, pads, dm = spec
+    case = seed
+    rng = np.random.default_rng(seed)
     oh = (ih + 2 * pads[0] - k) // stride + 1
     ow = (iw + 2 * pads[1] - k) // stride + 1
     oc = ic * dm
@@ -113,8 +151,9 @@ def test_depthwise_kernels_match_reference(case, build, libraries):
     bias = rng.integers(-3000, 3000, size=oc).astype(np.int64)
     mult = rng.integers(1 << 30, 1 << 31, size=oc).astype(np.int64)
     shift = rng.integers(-12, -5, size=oc).astype(np.int64)
-    shift[::3] = rng.integers(0, 2, size=len(shift[::3]))      # some non-negative shifts (no right shift)
-    shift[1::4] = -1                                           # a right shift of 1 (not te_quant_fast's)
+    if not fast_quant:
+        shift[::3] = rng.integers(0, 2, size=len(shift[::3]))  # some non-negative shifts (no right shift)
+        shift[1::4] = -1                                       # a right shift of 1 (not te_quant_fast's)
     mult[::3] >>= 6
     quant = dict(input_offset=-zp_in, output_offset=zp_out, act_min=lo, act_max=hi)
     layer = depthwise_layer(0, 0, 1, (ih, iw, ic), (oh, ow, oc), (k, k), (stride, stride), (1, 1), pads, quant)

@@ -32,7 +32,10 @@ typedef struct {
  * multiplied two at a time; the scratch holds the taps (kernel.h rows of kernel.w rounded up to even, int16)
  * and the rows. The _k3 / _k5 / _k7 variants are the kernel unrolled for a square kernel of that size and
  * dilation 1; on the DSP path (when not built for size) with stride.w 1 or 2 they compute tiles of 4 adjacent
- * outputs that share their loads, the taps held as SMLAD operands (te_depthwise.c). */
+ * outputs that share their loads, the taps held as SMLAD operands, and on small planes (3x3 and 5x5 kernels, up
+ * to 25 outputs with stride 1, 144 with a larger stride, every channel's requantization te_quant_fast's) they
+ * take 4 channels at a time straight from NHWC, in place through a ring of padding.h + 1 output rows in the
+ * scratch where it has room (te_depthwise.c); the scratch sizes are the same. */
 int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p);
 void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                           const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
