@@ -611,6 +611,16 @@ void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t
     default: te_conv_q15(p, input, filter, &q, output, scratch, TE_RQ_CONV); break;
     }
 #else
+    /* Without the DSP path a pointwise layer keeps its direct kernel (no im2col copy); the rest is im2col. */
+    if (p->kernel.h == 1 && p->kernel.w == 1 && p->stride.h == 1 && p->stride.w == 1 && p->padding.h == 0 &&
+        p->padding.w == 0 && p->output.h == p->input.h && p->output.w == p->input.w) {
+        if (p->output.c % 2 == 0) {      /* the pointwise q15 variant is only chosen for input.c % 4 == 0 */
+            te_conv2d_1x1_s8_c4(p, input, filter, bias, mult, shift, output);
+        } else {
+            te_conv2d_1x1_s8(p, input, filter, bias, mult, shift, output);
+        }
+        return;
+    }
     te_conv2d_s8(p, input, filter, bias, mult, shift, output, scratch);
 #endif
 }
