@@ -29,7 +29,7 @@ def _export(arch, seed=0):
     return km.export_tflite(model, None, representative_data=rep)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_patch_profile_equals_the_compiled_export(seed):
     arch = SPACE.sample(rng=seed)
     prof = profile(arch, patches="auto")
