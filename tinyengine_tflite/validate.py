@@ -38,11 +38,13 @@ _ARITY: dict[str, tuple[int, int, int]] = {
     **{name: (1, 0, 1) for name in (
         "AVERAGE_POOL_2D", "MAX_POOL_2D", "SOFTMAX", "LOGISTIC", "QUANTIZE", "DEQUANTIZE", "SQUEEZE", "SHAPE",
         "ELU", "HARD_SWISH", "L2_NORMALIZATION", "LEAKY_RELU", "LOG_SOFTMAX", "RELU", "RELU6", "RELU_0_TO_1",
-        "RELU_N1_TO_1", "RSQRT", "TANH", "CAST", "ONES_LIKE", "ZEROS_LIKE", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH")},
+        "RELU_N1_TO_1", "RSQRT", "TANH", "CAST", "ONES_LIKE", "ZEROS_LIKE", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH",
+        "ABS")},
     **{name: (2, 0, 1) for name in (
         "MEAN", "ADD", "MUL", "SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "PRELU", "EXPAND_DIMS", "PAD",
         "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR", "FILL", "GATHER", "REDUCE_MAX", "REDUCE_MIN",
-        "SUM", "ARG_MAX", "ARG_MIN")},
+        "SUM", "ARG_MAX", "ARG_MIN", "GATHER_ND", "MIRROR_PAD", "REVERSE_V2", "BROADCAST_TO", "BATCH_MATMUL",
+        "DIV")},
     **{name: (3, 0, 1) for name in ("SLICE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")},
     "CONV_2D": (2, 1, 1), "DEPTHWISE_CONV_2D": (2, 1, 1), "FULLY_CONNECTED": (2, 1, 1), "RESHAPE": (1, 1, 1),
     "PADV2": (2, 1, 1), "STRIDED_SLICE": (4, 0, 1), "TRANSPOSE_CONV": (3, 1, 1),

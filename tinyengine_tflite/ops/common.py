@@ -58,9 +58,7 @@ def const_input(ctx, op, t: int, what: str) -> np.ndarray:
 
 def activation_and_operand(ctx, op, names: tuple[str, str]) -> tuple[int, int, int]:
     """(input 1, input 2, output) of a two-input int8 operator whose input 1 is an activation (input 2 may be a
-    constant); names name the inputs in errors."""
-    if len(op.inputs) != 2 or len(op.outputs) != 1:
-        raise ctx.error(op, f"expects 2 inputs and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
+    constant); names name the inputs in errors (the validator checked the arity)."""
     (a, b), out = op.inputs, op.outputs[0]
     for t, what in ((a, names[0]), (b, names[1]), (out, "output")):
         if ctx.tensor(t).dtype != "int8":

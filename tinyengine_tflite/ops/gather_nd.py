@@ -13,8 +13,6 @@ from .shape import affine_dims, data_input, fold, gather, int_values, source_of
 
 @lowering("GATHER_ND")
 def lower_gather_nd(ctx, op):
-    if len(op.inputs) != 2 or len(op.outputs) != 1:
-        raise ctx.error(op, f"expects 2 inputs and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
     in_t, out_t = op.inputs[0], op.outputs[0]
     shape = tuple(int(d) for d in ctx.tensor(in_t).shape)
     idx = int_values(ctx, op, op.inputs[1], "the indices")

@@ -10,8 +10,6 @@ from .shape import int_values
 
 @lowering("REVERSE_V2")
 def lower_reverse(ctx, op):
-    if len(op.inputs) != 2 or len(op.outputs) != 1:
-        raise ctx.error(op, f"expects 2 inputs and 1 output, has {len(op.inputs)} and {len(op.outputs)}")
     in_t, out_t = op.inputs[0], op.outputs[0]
     rank = len(ctx.tensor(in_t).shape)
     axes = int_values(ctx, op, op.inputs[1], "axis").reshape(-1).tolist()
