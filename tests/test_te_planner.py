@@ -5,7 +5,7 @@ from modelgen import int8_tflite
 
 import tinyengine_tflite
 from keras_mcunet._tf import keras
-from tinyengine_tflite.planner import Allocation, _place, align, live_bytes, plan, STRATEGIES
+from tinyengine_tflite.planner import Allocation, place, align, live_bytes, plan, STRATEGIES
 from tinyengine_tflite.ops.conv import depthwise_buffer_size
 
 
@@ -29,7 +29,7 @@ def test_random_plans_are_valid_and_beat_greedy_by_size(seed):
                                  int(min(n_layers - 1, first + rng.integers(0, 6)))))
     p = plan(allocs)
     _check_no_overlap(allocs, p.offsets)
-    _, by_size = _place(allocs, STRATEGIES["greedy-by-size"](allocs), [align(a.size) for a in allocs])
+    _, by_size = place(allocs, STRATEGIES["greedy-by-size"](allocs), [align(a.size) for a in allocs])
     assert p.arena_bytes <= by_size
     assert p.arena_bytes >= max(live_bytes(allocs, n_layers))
     assert "offset" in p.describe(allocs)

@@ -37,9 +37,10 @@ class Plan:
         return "\n".join(rows)
 
 
-def _place(allocs: list[Allocation], order: list[int], sizes: list[int]) -> tuple[list[int], int]:
+def place(allocs: list[Allocation], order: list[int], sizes: list[int]) -> tuple[list[int], int]:
     """Place allocations in `order`, each at the lowest offset free during its whole lifetime
-    (sizes: the aligned sizes)."""
+    (sizes: the aligned sizes); returns (offsets, arena bytes). `plan` tries the STRATEGIES' orders; a caller
+    with its own order (tuner.tflm_memory: TFLM's) places by it directly."""
     offsets = [-1] * len(allocs)
     # placed allocations by layer, so a lookup touches only what is live in the same layers (the NAS profiler
     # plans many thousands of networks per second with this)
@@ -89,7 +90,7 @@ def plan(allocs: list[Allocation], strategies=None, live: list[int] | None = Non
     bound = max(live, default=0)
     best = None
     for name in strategies or STRATEGIES:
-        offsets, top = _place(allocs, STRATEGIES[name](allocs), sizes)
+        offsets, top = place(allocs, STRATEGIES[name](allocs), sizes)
         if best is None or top < best.arena_bytes:
             best = Plan(offsets, top, name)
         if top <= bound:

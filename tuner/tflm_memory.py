@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from keras_mcunet.profiler import Profile, abstract_model, profile
 from keras_mcunet.search_space import ArchConfig
-from tinyengine_tflite.planner import Allocation, _place, align
+from tinyengine_tflite.planner import Allocation, place, align
 from tinyengine_tflite.schedule import lifetimes
 from tinyengine_tflite.tflm_baseline import TFLM_BUFFER_ALIGNMENT
 
@@ -49,7 +49,7 @@ def tflm_arena(arch: ArchConfig) -> TflmArena:
                             len(steps) - 1)
     allocs = [Allocation(model.buffers[b].name, model.buffers[b].nbytes, first[b], last[b]) for b in first]
     sizes = [align(a.size, TFLM_BUFFER_ALIGNMENT) for a in allocs]
-    _, head = _place(allocs, sorted(range(len(allocs)), key=lambda k: (-sizes[k], -k)), sizes)
+    _, head = place(allocs, sorted(range(len(allocs)), key=lambda k: (-sizes[k], -k)), sizes)
     channels = sum(model.buffers[layer.outputs[0]].shape[-1] for layer in model.layers
                    if layer.op in _PER_CHANNEL_OPS)
     return TflmArena(head, TAIL_BASE + TAIL_PER_TENSOR * len(model.buffers) + TAIL_PER_CHANNEL * channels)
