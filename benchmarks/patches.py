@@ -74,7 +74,7 @@ def measure(models: list[Path], tflm: dict[str, int], part: str | None) -> list[
         rep = tinyengine_tflite.convert(path, patches="auto", max_mac_overhead=MAX_MAC_OVERHEAD)
         p = rep.patches
         row = PatchRow(path.stem, tflm.get(path.stem), rep.layerwise_peak_sram_bytes,
-                       rep.peak_sram_bytes if p else None, f"{p.grid}@{p.split}" if p else None,
+                       rep.peak_sram_bytes if p else None, p.plan if p else None,
                        p.mac_overhead if p else None, _equals_litert(path) if p else None)
         if p and part:
             from tinyengine_tflite.cortexm import run_on_cortexm

@@ -100,7 +100,7 @@ def _profile(arch: ArchConfig, patches: str | None = None, max_mac_overhead: flo
     model = abstract_model(arch)
     sched = schedule(model, patches=patches, max_mac_overhead=max_mac_overhead)
     params = sum(c.count for layer in model.layers for c in layer.consts if c.name in WEIGHT_CONSTS)
-    stage = getattr(sched, "patches", None)
+    stage = sched.patches
     macs = stage.macs if stage is not None else sum(layer.macs for layer in model.layers)
     layerwise = stage.layerwise.arena_bytes if stage is not None else sched.arena_bytes
     return Profile(sched.arena_bytes, model.const_bytes, macs, params,

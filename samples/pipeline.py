@@ -338,7 +338,7 @@ def deploy_c(s: PipelineState) -> None:
     rep, res = folder.report, s.results
     res.model = ModelSummary(rep.peak_sram_bytes, rep.flash_bytes, rep.macs, len(rep.layers), len(s.model_bytes),
                              list(folder.input_shape),
-                             f"{rep.patches.grid}@{rep.patches.split}" if rep.patches else None,
+                             rep.patches.plan if rep.patches else None,
                              rep.layerwise_peak_sram_bytes)
     res.deploy = DeploySummary(str(deploy_dir), folder.files, check)
     if not (check.input_matches and check.logits_match):

@@ -34,7 +34,8 @@ def test_patch_profile_equals_the_compiled_export(seed):
     arch = SPACE.sample(rng=seed)
     prof = profile(arch, patches="auto")
     report = tinyengine_tflite.convert(_export(arch, seed), None, patches="auto")
-    assert report.patches is not None and prof.patch_plan == f"{report.patches.grid}@{report.patches.split}"
+    assert report.patches is not None and prof.patch_plan == report.patches.plan == "{}x{}@{}".format(
+        report.patches.rows, report.patches.cols, report.patches.split)
     assert prof.peak_sram_bytes == report.peak_sram_bytes < prof.layerwise_peak_sram_bytes
     assert prof.layerwise_peak_sram_bytes == report.layerwise_peak_sram_bytes == profile(arch).peak_sram_bytes
     assert prof.macs == report.macs > profile(arch).macs                  # the recomputed halos are counted

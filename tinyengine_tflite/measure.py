@@ -305,7 +305,7 @@ def convert_stage(buf: bytes) -> Conversion:
     patched = make_report(*compile_model(buf, patches="auto"))
     if patched.patches is not None:
         p = patched.patches
-        conv.patch_peak_sram_bytes, conv.patch_plan = patched.peak_sram_bytes, f"{p.grid}@{p.split}"
+        conv.patch_peak_sram_bytes, conv.patch_plan = patched.peak_sram_bytes, p.plan
         conv.patch_mac_overhead = p.mac_overhead
     return conv
 

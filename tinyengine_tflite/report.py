@@ -36,6 +36,11 @@ class PatchReport:
         return f"{self.rows}x{self.cols}"
 
     @property
+    def plan(self) -> str:
+        """The plan as convert(patches=...) and the CLI take it: ROWSxCOLS@SPLIT."""
+        return f"{self.grid}@{self.split}"
+
+    @property
     def mac_overhead(self) -> float:
         return self.macs / self.layerwise_macs - 1.0 if self.layerwise_macs else 0.0
 

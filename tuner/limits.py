@@ -100,7 +100,7 @@ def profile_dict(profile) -> dict:
     """The fields of a profile as plain ints (for JSON)."""
     out = {"peak_sram_bytes": int(profile.peak_sram_bytes), "flash_bytes": int(profile.flash_bytes),
            "macs": int(profile.macs), "params": int(profile.params)}
-    if getattr(profile, "patch_plan", None) is not None:
+    if profile.patch_plan is not None:
         out["patch_plan"] = profile.patch_plan
         out["layerwise_peak_sram_bytes"] = int(profile.layerwise_peak_sram_bytes)
     return out
