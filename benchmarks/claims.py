@@ -152,8 +152,9 @@ def methods_of(task: str) -> list[str]:
 
 
 def all_cells(settings: ClaimsSettings) -> list[CellKey]:
-    return [CellKey(t, b, m, s) for t in settings.tasks for b in settings.budgets_kb for m in methods_of(t)
-            for s in settings.seeds]
+    """Seed-major: a run cut short still holds every task, budget and method of its first seeds."""
+    return [CellKey(t, b, m, s) for s in settings.seeds for t in settings.tasks for b in settings.budgets_kb
+            for m in methods_of(t)]
 
 
 # --- data and search spaces: the samples' own ------------------------------------------------------------------
