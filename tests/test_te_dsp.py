@@ -237,3 +237,28 @@ def test_q15_variant_on_cortex_m4_matches_host(tmp_path):
         run = run_on_cortexm(model, part="stm32h743", work_dir=tmp_path, seed=seed)
         assert run.status == "ok", run.reason
         assert run.output_matches_host is True
+
+
+def _no_room_model() -> bytes:
+    """A 1x1 convolution of 3 depth blocks (odd) over an odd pixel count, then a 3x3 one of 23 blocks (depth 90
+    padded), with no room in the arena for the q15 variant: te_mac_2x2's on-the-fly DSP loop (assembly on
+    Cortex-M) in te_conv2d_1x1_s8_c4 and te_conv2d_s8."""
+    def build(x):
+        x = L.Conv2D(10, 1, activation="relu6")(x)
+        return L.Conv2D(6, 3, padding="same")(x)
+    return int8_tflite(build, [(7, 5, 12)], "no_room_conv")
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason=f"{ARM_GCC} is not installed")
+def test_no_room_conv_on_cortex_m4_matches_host(tmp_path):
+    model = _no_room_model()
+    lowered, sched = compile_model(model)
+    assert not sched.faster
+    assert [sched.kernel(lowered, i)[0] for i in range(len(lowered.layers))] == ["te_conv2d_1x1_s8_c4",
+                                                                                "te_conv2d_s8"]
+    from tinyengine_tflite.cortexm import run_on_cortexm
+    for seed in (0, 1):
+        run = run_on_cortexm(model, part="stm32h743", work_dir=tmp_path, seed=seed)
+        assert run.status == "ok", run.reason
+        assert run.output_matches_host is True

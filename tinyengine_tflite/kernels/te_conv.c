@@ -25,13 +25,91 @@ typedef struct {
     int32_t a00, a01, a10, a11;  /* pixel 0 / 1 by channel 0 / 1 of a pair */
 } te_acc2x2;
 
+/* The inner loops in assembly (te_mac_2x2's, te_conv_q15's) where gcc's register allocation of the C loops
+ * costs instructions: speed builds for a real DSP core. */
+#if TE_DSP && TE_CONV_FAST && defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP) && defined(__OPTIMIZE__) && \
+    !defined(__PIC__)
+#define TE_CONV_ASM 1
+#else
+#define TE_CONV_ASM 0
+#endif
+
+#if TE_CONV_ASM
+/* One depth block (4 int8 values) of te_mac_2x2: both pixels' values sign-extended on the fly (SXTB16 on bytes
+ * 0/2 and 1/3), each times both channels of the pair; 20 instructions per 16 MACs. */
+#define TE_MAC_2X2_BLOCK_ASM                                                                                   \
+    "ldr %[xa1], [%[x0]], #4\n\t"                                                                              \
+    "ldr %[xb1], [%[x1]], #4\n\t"                                                                              \
+    "ldr %[wv], [%[w]], #4\n\t"                                                                                \
+    "sxtb16 %[xa0], %[xa1]\n\t"                                                                                \
+    "sxtb16 %[xa1], %[xa1], ror #8\n\t"                                                                        \
+    "sxtb16 %[xb0], %[xb1]\n\t"                                                                                \
+    "sxtb16 %[xb1], %[xb1], ror #8\n\t"                                                                        \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                   \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                          \
+    "smlad %[c00], %[xa0], %[t], %[c00]\n\t"                                                                   \
+    "smlad %[c00], %[xa1], %[wv], %[c00]\n\t"                                                                  \
+    "smlad %[c10], %[xb0], %[t], %[c10]\n\t"                                                                   \
+    "smlad %[c10], %[xb1], %[wv], %[c10]\n\t"                                                                  \
+    "ldr %[wv], [%[w]], #4\n\t"                                                                                \
+    "sxtb16 %[t], %[wv]\n\t"                                                                                   \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                          \
+    "smlad %[c01], %[xa0], %[t], %[c01]\n\t"                                                                   \
+    "smlad %[c01], %[xa1], %[wv], %[c01]\n\t"                                                                  \
+    "smlad %[c11], %[xb0], %[t], %[c11]\n\t"                                                                   \
+    "smlad %[c11], %[xb1], %[wv], %[c11]\n\t"
+
+/* te_mac_2x2's blocks (blocks >= 0), two a trip (14 registers); the pointers advance past them. The sums are
+ * te_mac_2x2's C loop's (the same products, added modulo 2^32). */
+TE_ALWAYS_INLINE void te_mac_2x2_blocks_asm(const int8_t **x0p, const int8_t **x1p, const int8_t **wp,
+                                            int32_t blocks, int32_t *a00, int32_t *a01, int32_t *a10,
+                                            int32_t *a11) {
+    int32_t c00 = *a00, c01 = *a01, c10 = *a10, c11 = *a11;
+    const int8_t *x0 = *x0p, *x1 = *x1p, *w = *wp;
+    uint32_t xa0, xa1, xb0, xb1, wv, t;
+    int32_t pairs = blocks >> 1;
+    if (pairs > 0) {
+        __asm volatile(
+            "1:\n\t"
+            TE_MAC_2X2_BLOCK_ASM
+            TE_MAC_2X2_BLOCK_ASM
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [x0] "+r"(x0), [x1] "+r"(x1),
+              [w] "+r"(w), [n] "+r"(pairs), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [xb0] "=&r"(xb0),
+              [xb1] "=&r"(xb1), [wv] "=&r"(wv), [t] "=&r"(t)
+            :
+            : "cc", "memory");
+    }
+    if (blocks & 1) {
+        __asm volatile(
+            TE_MAC_2X2_BLOCK_ASM
+            : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [x0] "+r"(x0), [x1] "+r"(x1),
+              [w] "+r"(w), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [xb0] "=&r"(xb0), [xb1] "=&r"(xb1),
+              [wv] "=&r"(wv), [t] "=&r"(t)
+            :
+            : "memory");
+    }
+    *a00 = c00;
+    *a01 = c01;
+    *a10 = c10;
+    *a11 = c11;
+    *x0p = x0;
+    *x1p = x1;
+    *wp = w;
+}
+#undef TE_MAC_2X2_BLOCK_ASM
+#endif
+
 /* acc += two pixels' depth-long int8 vectors (x0, x1) times one packed channel pair (w). The DSP path
  * sign-extends four int8 values into two registers of int16 pairs (SXTB16 on bytes 0/2 and 1/3): the same
  * byte order for inputs and weights, so SMLAD multiplies matching elements. */
 TE_ALWAYS_INLINE void te_mac_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t depth,
                                  te_acc2x2 *acc) {
     int32_t a00 = acc->a00, a01 = acc->a01, a10 = acc->a10, a11 = acc->a11;
-#if TE_DSP
+#if TE_CONV_ASM
+    te_mac_2x2_blocks_asm(&x0, &x1, &w, depth >> 2, &a00, &a01, &a10, &a11);
+#elif TE_DSP
     int32_t blocks = depth >> 2;
 #define TE_MAC_2X2_BLOCK                                                                                       \
     do {                                                                                                       \
@@ -412,12 +490,8 @@ static void te_im2col_q15(const te_conv_params *p, const int8_t *input, int32_t 
 }
 #endif
 
-/* The q15 inner loop in assembly where gcc's register allocation of the C loop costs instructions: speed builds
- * for a real DSP core (13 registers: the C code's values, nothing more). */
-#if TE_DSP && TE_CONV_FAST && defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP) && defined(__OPTIMIZE__) && \
-    !defined(__PIC__)
-#define TE_CONV_ASM 1
-
+/* te_conv_q15's inner loop in assembly (13 registers: the C code's values, nothing more). */
+#if TE_CONV_ASM
 /* The accumulators += `blocks` (>= 1) blocks of q15 columns v (pixel 0's two int16 pairs, then pixel 1's)
  * times a pair-packed channel pair w (4 int8 values per channel), exactly as te_conv_q15's C loop; returns w
  * past the blocks. */
@@ -476,8 +550,6 @@ static inline const int8_t *te_q15_blocks_asm(const uint32_t *v, const int8_t *w
     return w;
 }
 #undef TE_Q15_BLOCK_ASM
-#else
-#define TE_CONV_ASM 0
 #endif
 
 #if TE_DSP && TE_CONV_FAST
@@ -509,14 +581,72 @@ static void te_im2col_q15_any(const te_conv_params *p, const int8_t *input, int3
 #endif
 
 #if TE_DSP
+/* One channel pair (oc, oc + 1 where two) of te_conv_q15 for the pixel pair whose q15 columns are col (the
+ * second pixel where two_px): out[oc...] and out[out_c + oc...]; returns w past the pair's weights. */
+TE_ALWAYS_INLINE const int8_t *te_q15_pair(const uint32_t *col, const int8_t *w, int32_t blocks,
+                                           const te_requant *q, int8_t *out, int32_t out_c, int32_t oc,
+                                           const int two, const int two_px, const int mode) {
+    const int32_t *bias = q->bias, *mult = q->quant.multiplier, *shift = q->quant.shift;
+    const int32_t off = q->output_offset, lo = q->act_min, hi = q->act_max;
+    const int32_t b0 = bias[oc], b1 = two ? bias[oc + 1] : 0;
+    int32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;
+    const uint32_t *v = col;
+#if TE_CONV_ASM
+    if (mode != TE_RQ_CONV) {
+        w = te_q15_blocks_asm(v, w, blocks, &a00, &a01, &a10, &a11);
+    } else
+#endif
+    for (int32_t b = blocks; b > 0; --b, v += 4, w += 8) {
+        const uint32_t wa = te_load_u32(w), wb = te_load_u32(w + 4);
+        const uint32_t wa0 = te_sxtb16(wa), wa1 = te_sxtb16_hi(wa);
+        a00 = te_smlad(v[1], wa1, te_smlad(v[0], wa0, a00));
+        a10 = te_smlad(v[3], wa1, te_smlad(v[2], wa0, a10));
+        const uint32_t wb0 = te_sxtb16(wb), wb1 = te_sxtb16_hi(wb);
+        a01 = te_smlad(v[1], wb1, te_smlad(v[0], wb0, a01));
+        a11 = te_smlad(v[3], wb1, te_smlad(v[2], wb0, a11));
+    }
+    if (mode == TE_RQ_CONV) {  /* each channel's te_quant_ch once (the compact form of size builds) */
+        const te_quant_ch q0 = te_quant_channel(mult[oc], shift[oc]);
+        out[oc] = te_quant_output(&q0, a00, off, lo, hi);
+        if (two_px) {
+            out[out_c + oc] = te_quant_output(&q0, a10, off, lo, hi);
+        }
+        if (two) {
+            const te_quant_ch q1 = te_quant_channel(mult[oc + 1], shift[oc + 1]);
+            out[oc + 1] = te_quant_output(&q1, a01, off, lo, hi);
+            if (two_px) {
+                out[out_c + oc + 1] = te_quant_output(&q1, a11, off, lo, hi);
+            }
+        }
+        return w;
+    }
+    /* te_quant_fast: each channel's constants once, all values before the stores */
+    const int full = mode == TE_RQ_FAST_FULL;
+    const te_quant_fast f0 = te_quant_fast_channel(mult[oc], shift[oc], off);
+    const te_quant_fast f1 = te_quant_fast_channel(mult[oc + two], shift[oc + two], off);
+    const int8_t r00 = te_quant_fast_output(f0, a00, lo, hi, full);
+    const int8_t r10 = te_quant_fast_output(f0, a10, lo, hi, full);
+    const int8_t r01 = te_quant_fast_output(f1, a01, lo, hi, full);
+    const int8_t r11 = te_quant_fast_output(f1, a11, lo, hi, full);
+    out[oc] = r00;
+    if (two_px) {
+        out[out_c + oc] = r10;
+    }
+    if (two) {
+        out[oc + 1] = r01;
+        if (two_px) {
+            out[out_c + oc + 1] = r11;
+        }
+    }
+    return w;
+}
+
 /* te_conv2d_s8_q15's DSP path, requantizing as `mode` says (a constant at each call site). */
 TE_ALWAYS_INLINE void te_conv_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter,
                                   const te_requant *q, int8_t *output, int8_t *scratch, const int mode) {
     const int32_t blocks = te_pad4(p->kernel.h * p->kernel.w * p->input.c) / 4;
     const int32_t pixels = p->output.h * p->output.w, out_c = p->output.c;
-    /* locals: the int8 stores below may alias *q as far as the compiler knows */
-    const int32_t *bias = q->bias, *mult = q->quant.multiplier, *shift = q->quant.shift;
-    const int32_t off = q->output_offset, lo = q->act_min, hi = q->act_max;
+    const te_requant rq = *q;  /* a local copy: the int8 stores cannot alias it */
     uint32_t *col = (uint32_t *)(void *)scratch;
 #if TE_CONV_FAST
     const int pointwise = p->kernel.h == 1 && p->kernel.w == 1 && p->stride.h == 1 && p->stride.w == 1 &&
@@ -538,58 +668,20 @@ TE_ALWAYS_INLINE void te_conv_q15(const te_conv_params *p, const int8_t *input, 
         }
         int8_t *out = output + px * out_c;
         const int8_t *w = filter;
-        for (int32_t oc = 0; oc < out_c; oc += 2) {
-            const int two = oc + 1 < out_c;
-            const int32_t b0 = bias[oc], b1 = two ? bias[oc + 1] : 0;
-            int32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;
-            const uint32_t *v = col;
-#if TE_CONV_ASM
-            if (mode != TE_RQ_CONV) {
-                w = te_q15_blocks_asm(v, w, blocks, &a00, &a01, &a10, &a11);
-            } else
+        int32_t oc = 0;
+#if TE_CONV_FAST  /* whole channel pairs with the pixel count a constant: no store conditions */
+        if (two_px) {
+            for (; oc + 2 <= out_c; oc += 2) {
+                w = te_q15_pair(col, w, blocks, &rq, out, out_c, oc, 1, 1, mode);
+            }
+        } else {
+            for (; oc + 2 <= out_c; oc += 2) {
+                w = te_q15_pair(col, w, blocks, &rq, out, out_c, oc, 1, 0, mode);
+            }
+        }
 #endif
-            for (int32_t b = blocks; b > 0; --b, v += 4, w += 8) {
-                const uint32_t wa = te_load_u32(w), wb = te_load_u32(w + 4);
-                const uint32_t wa0 = te_sxtb16(wa), wa1 = te_sxtb16_hi(wa);
-                a00 = te_smlad(v[1], wa1, te_smlad(v[0], wa0, a00));
-                a10 = te_smlad(v[3], wa1, te_smlad(v[2], wa0, a10));
-                const uint32_t wb0 = te_sxtb16(wb), wb1 = te_sxtb16_hi(wb);
-                a01 = te_smlad(v[1], wb1, te_smlad(v[0], wb0, a01));
-                a11 = te_smlad(v[3], wb1, te_smlad(v[2], wb0, a11));
-            }
-            if (mode == TE_RQ_CONV) {  /* each channel's te_quant_ch once (the compact form of size builds) */
-                const te_quant_ch q0 = te_quant_channel(mult[oc], shift[oc]);
-                out[oc] = te_quant_output(&q0, a00, off, lo, hi);
-                if (two_px) {
-                    out[out_c + oc] = te_quant_output(&q0, a10, off, lo, hi);
-                }
-                if (two) {
-                    const te_quant_ch q1 = te_quant_channel(mult[oc + 1], shift[oc + 1]);
-                    out[oc + 1] = te_quant_output(&q1, a01, off, lo, hi);
-                    if (two_px) {
-                        out[out_c + oc + 1] = te_quant_output(&q1, a11, off, lo, hi);
-                    }
-                }
-                continue;
-            }
-            /* te_quant_fast: each channel's constants once, all values before the stores */
-            const int full = mode == TE_RQ_FAST_FULL;
-            const te_quant_fast f0 = te_quant_fast_channel(mult[oc], shift[oc], off);
-            const te_quant_fast f1 = te_quant_fast_channel(mult[oc + two], shift[oc + two], off);
-            const int8_t r00 = te_quant_fast_output(f0, a00, lo, hi, full);
-            const int8_t r10 = te_quant_fast_output(f0, a10, lo, hi, full);
-            const int8_t r01 = te_quant_fast_output(f1, a01, lo, hi, full);
-            const int8_t r11 = te_quant_fast_output(f1, a11, lo, hi, full);
-            out[oc] = r00;
-            if (two_px) {
-                out[out_c + oc] = r10;
-            }
-            if (two) {
-                out[oc + 1] = r01;
-                if (two_px) {
-                    out[out_c + oc + 1] = r11;
-                }
-            }
+        for (; oc < out_c; oc += 2) {
+            w = te_q15_pair(col, w, blocks, &rq, out, out_c, oc, oc + 1 < out_c, two_px, mode);
         }
     }
 }
