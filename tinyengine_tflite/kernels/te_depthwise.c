@@ -316,9 +316,17 @@ TE_ALWAYS_INLINE void te_dw_tile_row(const int16_t *x, const uint32_t *ta, const
 }
 
 /* Requantizes n <= P accumulators to out[0], out[step], ...; the test of the shift's sign is made once. */
-TE_ALWAYS_INLINE void te_dw_tile_store(const te_quant_ch *q, const int32_t *acc, int32_t n, int32_t off,
-                                       int32_t lo, int32_t hi, int8_t *out, int32_t step, const int32_t P) {
-    if (q->right > 0) {
+TE_ALWAYS_INLINE void te_dw_tile_store(const te_quant_ch *q, const te_quant_fast *qf, const int32_t *acc,
+                                       int32_t n, int32_t off, int32_t lo, int32_t hi, int8_t *out, int32_t step,
+                                       const int32_t P) {
+    if (qf != NULL) {
+        TE_UNROLL
+        for (int32_t j = 0; j < P; ++j) {
+            if (j < n) {
+                out[j * step] = (int8_t)te_clamp(te_quant_fast_scale(*qf, acc[j]), lo, hi);
+            }
+        }
+    } else if (q->right > 0) {
         TE_UNROLL
         for (int32_t j = 0; j < P; ++j) {
             if (j < n) {
@@ -337,9 +345,9 @@ TE_ALWAYS_INLINE void te_dw_tile_store(const te_quant_ch *q, const int32_t *acc,
 
 /* One tile of P outputs of output row r (the K rows it reads) from column ox; stores n of them. */
 TE_ALWAYS_INLINE void te_dw_tile(const int16_t *const *r, int32_t ox, const uint32_t *ta, const uint32_t *tb,
-                                 int32_t bias, const te_quant_ch *q, int32_t off, int32_t lo, int32_t hi,
-                                 int8_t *out, int32_t step, int32_t n, const int32_t K, const int32_t S,
-                                 const int32_t P) {
+                                 int32_t bias, const te_quant_ch *q, const te_quant_fast *qf, int32_t off,
+                                 int32_t lo, int32_t hi, int8_t *out, int32_t step, int32_t n, const int32_t K,
+                                 const int32_t S, const int32_t P) {
     int32_t acc[TE_DW_TILE];
     TE_UNROLL
     for (int32_t j = 0; j < P; ++j) {
@@ -349,7 +357,7 @@ TE_ALWAYS_INLINE void te_dw_tile(const int16_t *const *r, int32_t ox, const uint
     for (int32_t ky = 0; ky < K; ++ky) {
         te_dw_tile_row(r[ky] + ox * S, ta + ky * TE_DW_PAIRS(K), tb + ky * TE_DW_PAIRS(K), acc, K, S, P);
     }
-    te_dw_tile_store(q, acc, n, off, lo, hi, out, step, P);
+    te_dw_tile_store(q, qf, acc, n, off, lo, hi, out, step, P);
 }
 
 /* te_dw_channel for a square kernel K with dilation 1 and stride_w S (1 or 2); ta and tb hold K * PAIRS(K)
@@ -362,6 +370,9 @@ TE_ALWAYS_INLINE void te_dw_channel_fast(const te_dw_params *p, const int8_t *in
     const te_quant_ch q = te_quant_channel(mult, shift);
     const int32_t out_w = p->output.w, off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
     const int32_t len = te_dw_row_len(p), ic = oc / p->depth_mult, out_h = p->output.h;
+    /* the shorter requantization where it is exact for this channel */
+    const te_quant_fast qfast = te_quant_fast_channel(mult, shift, off);
+    const te_quant_fast *const qf = te_quant_fast_fits(mult, shift, off) ? &qfast : NULL;
     const te_dw_rowbuf b = te_dw_rowbuf_of(p, work);
     te_dw_ring rg = {-p->padding.h, 0};
     for (int32_t oy = 0; oy < out_h; ++oy) {
@@ -370,7 +381,7 @@ TE_ALWAYS_INLINE void te_dw_channel_fast(const te_dw_params *p, const int8_t *in
         int8_t *out = dst + oy * out_w * dst_step;
         int32_t ox = 0;
         for (; ox + TE_DW_TILE <= out_w; ox += TE_DW_TILE) {
-            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, out + ox * dst_step, dst_step, TE_DW_TILE, K, S,
+            te_dw_tile(r, ox, ta, tb, bias, &q, qf, off, lo, hi, out + ox * dst_step, dst_step, TE_DW_TILE, K, S,
                        TE_DW_TILE);
         }
         /* the last 1-3 outputs: one tile with stride 1 (ox is even), a tile of 2 then a single output with
@@ -378,17 +389,17 @@ TE_ALWAYS_INLINE void te_dw_channel_fast(const te_dw_params *p, const int8_t *in
         int8_t *o = out + ox * dst_step;
         const int32_t n = out_w - ox;
         if (S == 1 && n == 3) {
-            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 3, K, S, TE_DW_TILE);
+            te_dw_tile(r, ox, ta, tb, bias, &q, qf, off, lo, hi, o, dst_step, 3, K, S, TE_DW_TILE);
         } else if (S == 1 && n == 2) {
-            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 2, K, S, 2);
+            te_dw_tile(r, ox, ta, tb, bias, &q, qf, off, lo, hi, o, dst_step, 2, K, S, 2);
         } else if (S == 1 && n == 1) {
-            te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 1, K, S, 1);
+            te_dw_tile(r, ox, ta, tb, bias, &q, qf, off, lo, hi, o, dst_step, 1, K, S, 1);
         } else if (S == 2) {
             if (n >= 2) {
-                te_dw_tile(r, ox, ta, tb, bias, &q, off, lo, hi, o, dst_step, 2, K, S, 2);
+                te_dw_tile(r, ox, ta, tb, bias, &q, qf, off, lo, hi, o, dst_step, 2, K, S, 2);
             }
             if (n & 1) {
-                te_dw_tile(r, out_w - 1, ta, tb, bias, &q, off, lo, hi, out + (out_w - 1) * dst_step, dst_step, 1,
+                te_dw_tile(r, out_w - 1, ta, tb, bias, &q, qf, off, lo, hi, out + (out_w - 1) * dst_step, dst_step, 1,
                            K, S, 1);
             }
         }
@@ -473,7 +484,9 @@ TE_ALWAYS_INLINE void te_dw_group_window(const int8_t *in, int32_t in_h, int32_t
                                          const int32_t K, const int Border) {
     if (!Border) {
         const int8_t *x = in + (iy0 * in_w + ix0) * C;
-        const int32_t next_row = (in_w - K) * C;
+        int32_t next_row = (in_w - K) * C;
+        TE_DW_OPAQUE(x);  /* one walking pointer, not K * K pointers stepped per pixel on the stack */
+        TE_DW_OPAQUE(next_row);
         TE_UNROLL
         for (int32_t ky = 0; ky < K; ++ky, x += next_row) {
             TE_UNROLL
@@ -483,14 +496,22 @@ TE_ALWAYS_INLINE void te_dw_group_window(const int8_t *in, int32_t in_h, int32_t
         }
         return;
     }
-    for (int32_t ky = 0; ky < K; ++ky) {
-        const int32_t iy = iy0 + ky;
-        const int row_in = (uint32_t)iy < (uint32_t)in_h;
+    /* bit kx of cols: column ix0 + kx is inside the input, found once per window */
+    uint32_t cols = 0;
+    TE_UNROLL
+    for (int32_t kx = 0; kx < K; ++kx) {
+        cols |= (uint32_t)((uint32_t)(ix0 + kx) < (uint32_t)in_w) << kx;
+    }
+    const int8_t *row = in + (iy0 * in_w + ix0) * C;
+    int32_t row_step = in_w * C;
+    TE_DW_OPAQUE(row);
+    TE_DW_OPAQUE(row_step);
+    TE_UNROLL
+    for (int32_t ky = 0; ky < K; ++ky, row += row_step) {
+        const uint32_t in_row = (uint32_t)(iy0 + ky) < (uint32_t)in_h ? cols : 0;
         TE_UNROLL
         for (int32_t kx = 0; kx < K; ++kx) {
-            const int32_t ix = ix0 + kx;
-            const uint32_t x =
-                row_in && (uint32_t)ix < (uint32_t)in_w ? te_load_u32(in + (iy * in_w + ix) * C) : zp4;
+            const uint32_t x = (in_row >> kx) & 1 ? te_load_u32(row + kx * C) : zp4;
             te_dw_group_mac(x, w + 2 * (ky * K + kx), acc);
         }
     }
