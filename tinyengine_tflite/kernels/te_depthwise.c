@@ -606,16 +606,19 @@ TE_DW_GROUP_FN(3)
 TE_DW_GROUP_FN(5)
 
 /* The groups' function for kernel K where they apply and pay, NULL elsewhere: square K of 3 or 5 with dilation
- * 1, depth multiplier 1, every channel's requantization te_quant_fast's, and an output plane small enough that
- * the per-channel tiles' fixed costs dominate (measured on the suite's layers, Cortex-M4 -O2: the groups win up
- * to 25 outputs with stride 1 (not at 36 or 25x5) and up to 144 with stride 2, and lose on 7x7 kernels, whose
- * tiles share more loads). */
+ * 1, depth multiplier 1, every channel's requantization te_quant_fast's, and an output plane where the
+ * per-channel tiles' fixed costs (per channel and per row) dominate. Measured on the suite's layers (Cortex-M4
+ * -O2, estimated cycles): with stride 1 the groups win on rows of up to 6 outputs (3x3, 5x5, 6x6, 25x5: 10-20%)
+ * and lose from 10 (10x10 even, 12x12, 20x20 and 40x40 by 6-25%; 5x5 kernels on 10x10 by 45%); with stride 2
+ * they win on every plane the suite has, up to 24x24 outputs (20x20: 4%, 24x24: 9%); they lose on 7x7
+ * kernels, whose tiles share more loads. */
 typedef int32_t (*te_dw_groups_fn)(const te_dw_params *, const int8_t *, const int8_t *, const int32_t *,
                                    const int32_t *, const int32_t *, int8_t *, int8_t *, int32_t);
 static te_dw_groups_fn te_dw_groups_of(const te_dw_params *p, const int32_t *mult, const int32_t *shift,
                                         const int32_t K) {
+    const int32_t outputs = p->output.h * p->output.w;
     if (!K || K == 7 || p->depth_mult != 1 || p->output.c < TE_DW_GROUP ||
-        p->output.h * p->output.w > (p->stride.w == 1 ? 25 : 144)) {
+        (p->stride.w == 1 ? outputs > 25 && p->output.w > 6 : outputs > 576)) {
         return NULL;
     }
     for (int32_t c = 0; c < p->output.c; ++c) {
