@@ -54,22 +54,26 @@ def baseline_method(family: str, engine: str) -> str:
 
 @dataclass(frozen=True)
 class ClaimsSettings:
-    """What one run measures and spends; the same for every method."""
+    """What one run measures and spends; the same for every method. The default is sized to about 3 hours on 2
+    CPU cores (BENCHMARKS.md's claims section says what the run took): 3 budgets x 2 seeds, 14 training epochs a
+    model, 3 subnets a sandwich step, one supernet per (task, space, seed) shared by the searches of every budget
+    and engine (shared_supernets)."""
     tasks: tuple = ("kws", "vww")
-    budgets_kb: tuple = (32, 64, 128, 256)
+    budgets_kb: tuple = (32, 64, 128)
     flash_kb: int = 1024
-    seeds: tuple = (0, 1, 2)
+    seeds: tuple = (0, 1)
     kws_samples_per_class: int = 200
     vww_samples_per_class: int = 400
-    vww_val_samples_per_class: int = 150
+    vww_val_samples_per_class: int = 100
     vww_resolutions: tuple = (32, 48, 64, 80)
     vww_width_mults: tuple = (0.2, 0.3, 0.4, 0.5, 0.6)
     kws_width_mults: tuple = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
     baseline_width_mults: tuple = (0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
     compact_space: bool = False
-    space_samples: int = 150
+    space_samples: int = 100
     supernet_epochs: int = 8
-    population_size: int = 10
+    num_random: int = 1
+    population_size: int = 8
     generations: int = 2
     finetune_epochs: int = 6
     batch_size: int = 32
@@ -152,9 +156,12 @@ def methods_of(task: str) -> list[str]:
 
 
 def all_cells(settings: ClaimsSettings) -> list[CellKey]:
-    """Seed-major: a run cut short still holds every task, budget and method of its first seeds."""
-    return [CellKey(t, b, m, s) for s in settings.seeds for t in settings.tasks for b in settings.budgets_kb
-            for m in methods_of(t)]
+    """Seed-major (a run cut short still holds every task, budget and method of its first seeds), then budget,
+    then method with the tasks alternating: the searches (the longest cells, methods_of lists them first) start
+    first and parallel workers rarely need the same supernet at once."""
+    methods = list(dict.fromkeys(m for t in settings.tasks for m in methods_of(t)))
+    return [CellKey(t, b, m, s) for s in settings.seeds for b in settings.budgets_kb for m in methods
+            for t in settings.tasks if m in methods_of(t)]
 
 
 # --- data and search spaces: the samples' own ------------------------------------------------------------------
@@ -216,7 +223,8 @@ def _searched(key: CellKey, settings: ClaimsSettings, data: TaskData, directory:
     model = km.search(data.train, data.validation, num_classes=space.num_classes, sram_limit=key.budget_kb * 1024,
                       flash_limit=s.flash_kb * 1024, memory_model=engine, directory=directory, project_name=project,
                       space=space, width_mults=widths, resolutions=resolutions, space_samples=s.space_samples,
-                      supernet_epochs=s.supernet_epochs, population_size=s.population_size,
+                      supernet_epochs=s.supernet_epochs, num_random=s.num_random,
+                      shared_supernets=os.path.join(directory, "supernets"), population_size=s.population_size,
                       generations=s.generations, finetune_epochs=s.finetune_epochs,
                       supernet_learning_rate=s.supernet_learning_rate, finetune_learning_rate=s.finetune_learning_rate,
                       batch_size=s.batch_size, calibration_batches=s.calibration_batches, seed=key.seed,
@@ -273,10 +281,13 @@ def run_cell(key: CellKey, settings: ClaimsSettings, data: TaskData, directory: 
 # --- resumable, parallel orchestration --------------------------------------------------------------------------
 
 def _training_key(settings: ClaimsSettings) -> dict:
-    """The settings a finished cell depends on (not which tasks, budgets and seeds this run covers)."""
+    """The settings a finished cell depends on (not which tasks, budgets and seeds this run covers) and the
+    training code's revision."""
     d = asdict(settings)
     for name in ("tasks", "budgets_kb", "seeds"):
         del d[name]
+    from .training_revision import TRAINING_REVISION
+    d["training_revision"] = TRAINING_REVISION
     return json.loads(json.dumps(d))     # as read back from a cell file (tuples as lists)
 
 
@@ -292,7 +303,8 @@ def finished_cell(directory: str, key: CellKey, settings: ClaimsSettings) -> Cel
         return None
     saved = read_json(path)
     if saved["settings"] != _training_key(settings):
-        raise SystemExit(f"{path} was made with other settings; pass --overwrite to start afresh")
+        raise SystemExit(f"{path} was made with other settings or an older training code (training_revision); "
+                         "pass --overwrite to start afresh")
     return from_dict(Unfit, saved["unfit"]) if "unfit" in saved else from_dict(Cell, saved["cell"])
 
 
@@ -308,6 +320,8 @@ def _run_cells(keys: list[CellKey], settings: ClaimsSettings, data_paths: dict, 
     from tinyengine_tflite.json_files import write_json
     data = {}
     for key in tqdm(keys, desc="claims cells", unit="cell", disable=not progress):
+        if not _claim(directory, key) or os.path.exists(_cell_path(directory, key)):
+            continue   # another worker has it or has done it
         if key.task not in data:
             data[key.task] = load_task_data(key.task, settings, data_paths.get(key.task))
         cell = run_cell(key, settings, data[key.task], directory, verbose)
@@ -320,8 +334,32 @@ def _run_cells(keys: list[CellKey], settings: ClaimsSettings, data_paths: dict, 
                   f"{cell.engine} ({cell.seconds / 60:.1f} min)", flush=True)
 
 
+def _claim_path(directory: str, key: CellKey) -> str:
+    return os.path.join(directory, "cells", key.name + ".claim")
+
+
+def _claim(directory: str, key: CellKey) -> bool:
+    """Takes the cell for this process unless another worker took it first: workers take the next free cell
+    (the longest first, see all_cells) rather than a fixed share, so none idles while another has a queue.
+    A claim stays until the next run starts (_clear_claims), so a finished cell is never taken again."""
+    try:
+        os.close(os.open(_claim_path(directory, key), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _clear_claims(directory: str) -> None:
+    """Claims left by workers of an interrupted run (no worker runs when a run starts)."""
+    cells = os.path.join(directory, "cells")
+    for name in os.listdir(cells):
+        if name.endswith(".claim"):
+            os.remove(os.path.join(cells, name))
+
+
 def _spawn_workers(todo: list[CellKey], jobs: int, argv: list[str], directory: str) -> None:
-    """`jobs` worker processes (one thread each) share the cells; a progress bar counts the finished ones."""
+    """`jobs` worker processes (one thread each) take the cells one at a time; a progress bar counts the
+    finished ones."""
     from tqdm.auto import tqdm
     path = os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))   # benchmarks is not installed
     env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", OMP_NUM_THREADS="1",
@@ -402,7 +440,7 @@ def main(argv=None) -> int:
     keys = all_cells(settings)
     if args.worker is not None:
         todo = pending_cells(directory, settings)
-        _run_cells(todo[args.worker::max(1, args.jobs)], settings, data_paths, directory, args.verbose)
+        _run_cells(todo, settings, data_paths, directory, args.verbose)
         return 0
     results_path = os.path.join(directory, "results.json")
     if args.render_only:
@@ -415,6 +453,7 @@ def main(argv=None) -> int:
             for key in keys:
                 if os.path.exists(_cell_path(directory, key)):
                     os.remove(_cell_path(directory, key))
+        _clear_claims(directory)
         todo = pending_cells(directory, settings)
         start = time.time()
         descriptions = {t: load_task_data(t, settings, data_paths[t]).description for t in settings.tasks}

@@ -48,6 +48,8 @@ from tinyengine_tflite.markdown_sections import put_section
 from tuner import Limits, profile_arch
 from tuner.search_data import resize_data
 
+from .training_revision import TRAINING_REVISION
+
 from .baselines import largest_fitting, mobilenetv2_arch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -265,16 +267,18 @@ def _duration(seconds: float | None) -> str:
     return "time not recorded" if seconds is None else f"{seconds / 60:.1f} min"
 
 
-def render_markdown(rows: list[EvidenceRow], budget: EvidenceBudget, seconds: float | None, command: str) -> str:
+def render_markdown(rows: list[EvidenceRow], budget: EvidenceBudget, seconds: float | None, command: str,
+                    directory: str = os.path.join("out", "nas_evidence")) -> str:
     summary = _summary(rows)
     trials = budget.population_size * (budget.generations + 1)
     lines = [
         "## TinyNAS evidence",
         "",
-        f"Command: `{command}` ({_duration(seconds)} on {os.cpu_count()} CPU cores, {platform.machine()}). It "
+        f"Command: `{command}` ({_duration(seconds)} on {os.cpu_count()} CPU cores, {platform.machine()}; seeds "
+        f"finished by an earlier, resumed run add their own time). It "
         f"rewrites this section of BENCHMARKS.md (the benchmark command keeps it); raw rows go to "
-        f"`out/nas_evidence/results.json`, each search's project (stage-1 table and CDF plot, trials, "
-        f"search-progress plot) under `out/nas_evidence/`.",
+        f"`{os.path.join(directory, 'results.json')}`, each search's project (stage-1 table and CDF plot, trials, "
+        f"search-progress plot) under `{directory}/`.",
         "",
         f"Data: scikit-learn's digits (1797 8x8 grayscale images, 10 classes), per seed a shuffled "
         f"{SPLIT[0]} / {SPLIT[1]} / {1797 - sum(SPLIT)} train / validation / test split; inputs resized to each "
@@ -354,13 +358,17 @@ def _finished_seed(directory: str, seed: int, budget: EvidenceBudget) -> dict | 
     saved = read_json(path)
     if _budget_from(saved["budget"]) != budget:
         raise SystemExit(f"{path} was made with another budget; pass --overwrite to start afresh")
+    if saved.get("training_revision", 1) != TRAINING_REVISION:
+        raise SystemExit(f"{path} was made by an older training code (training_revision "
+                         f"{saved.get('training_revision', 1)}, now {TRAINING_REVISION}); pass --overwrite to start afresh")
     return saved
 
 
 def _run_and_save(seed: int, budget: EvidenceBudget, directory: str, verbose: int, overwrite: bool) -> None:
     start = time.time()
     rows = run_seed(seed, budget, directory, verbose=verbose, overwrite=overwrite)
-    write_json(_seed_file(directory, seed), {"budget": asdict(budget), "rows": rows, "seconds": time.time() - start})
+    write_json(_seed_file(directory, seed), {"budget": asdict(budget), "rows": rows, "seconds": time.time() - start,
+                                             "training_revision": TRAINING_REVISION})
 
 
 def _run_in_workers(seeds: list[int], jobs: int, argv_common: list[str], directory: str) -> None:
@@ -430,6 +438,9 @@ def main(argv=None) -> int:
                 if os.path.exists(_seed_file(args.directory, seed)):
                     os.remove(_seed_file(args.directory, seed))
         todo = [s for s in args.seeds if _finished_seed(args.directory, s, budget) is None]
+        # seeds finished by an earlier invocation count with their own recorded time
+        earlier = sum(_finished_seed(args.directory, s, budget).get("seconds") or 0.0
+                      for s in args.seeds if s not in todo)
         jobs = args.jobs or min(len(todo), os.cpu_count() or 1)
         start = time.time()
         if jobs > 1 and len(todo) > 1:
@@ -441,13 +452,13 @@ def main(argv=None) -> int:
                 print(f"seed {seed}: started", flush=True)
                 _run_and_save(seed, budget, args.directory, args.verbose, args.overwrite)
         rows = [r for s in args.seeds for r in _rows_of(_finished_seed(args.directory, s, budget))]
-        seconds = time.time() - start
+        seconds = time.time() - start + earlier
         write_json(os.path.join(args.directory, "results.json"),
                    {"budget": asdict(budget), "rows": rows, "seconds": seconds, "command": command})
         for r in rows:
             print(f"seed {r.seed}: {r.method:<45} test {r.test_accuracy:.4f}  SRAM {r.peak_sram_bytes / 1024:.1f} KB"
                   f"  flash {r.flash_bytes / 1024:.1f} KB  {r.macs / 1e6:.2f} MMACs", flush=True)
-    text = render_markdown(rows, budget, seconds, command)
+    text = render_markdown(rows, budget, seconds, command, args.directory)
     put_section(out, SECTION, text, command)
     print(text)
     print(f"wrote the '{SECTION}' section of {out}")

@@ -10,10 +10,14 @@ from .search_space import ArchConfig
 
 # Keras' default; the supernet normalizes with the same epsilon so extracted models predict the same.
 BN_EPSILON = 1e-3
+# PyTorch's default (momentum=0.1 there), which MCUNet and OFA train with. Keras' 0.99 leaves the moving statistics
+# far from the data after the few hundred steps of a small data set: a MobileNetV2 trained 14 epochs on 720 images
+# reached 98% training accuracy yet predicted one class for every image in inference mode.
+BN_MOMENTUM = 0.9
 
 
 def _bn_relu6(x, name: str, activation: bool = True):
-    x = keras.layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return keras.layers.ReLU(6.0, name=f"{name}_relu")(x) if activation else x
 
 

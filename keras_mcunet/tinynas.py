@@ -11,8 +11,8 @@ def search(train_data, validation_data, config=None, **settings):
     `config` is a `tuner.SearchConfig` (also `keras_mcunet.SearchConfig`) and every setting may be given as a
     keyword argument instead: num_classes, sram_limit, flash_limit, max_macs, memory_model, patches,
     max_mac_overhead, directory, project_name, overwrite, space, width_mults, resolutions, space_samples,
-    min_fit_fraction, redistribute_receptive_field, supernet_epochs,
-    supernet_steps_per_epoch, supernet_learning_rate, num_random, supernet_distill, population_size, generations,
+    min_fit_fraction, redistribute_receptive_field, supernet_epochs, supernet_steps_per_epoch,
+    supernet_learning_rate, num_random, supernet_distill, shared_supernets, population_size, generations,
     parent_ratio, mutation_ratio, mutation_prob, calibration_batches, batch_size, finetune_epochs,
     finetune_learning_rate, finetune_from, strategy, seed, verbose, worker_timeout. See tuner.pipeline.search for
     what each stage does.

@@ -105,6 +105,12 @@ def test_resume_skips_finished_cells_and_refuses_other_settings(tmp_path):
     assert pending_cells(str(tmp_path), more) == [k for k in all_cells(more) if k not in keys[:2]]
     with pytest.raises(SystemExit, match="other settings"):
         pending_cells(str(tmp_path), replace(settings, supernet_epochs=99))
+    # nor cells trained by an older revision of the training code (here: before the batch-norm fix)
+    older = json.load(open(_cell_path(str(tmp_path), keys[0])))
+    older["settings"]["training_revision"] = 1
+    json.dump(older, open(_cell_path(str(tmp_path), keys[0]), "w"))
+    with pytest.raises(SystemExit, match="older training code"):
+        finished_cell(str(tmp_path), keys[0], settings)
 
 
 def test_render_only_writes_the_section_and_figures_from_saved_cells(tmp_path):
@@ -156,3 +162,33 @@ def test_quick_claims_run_measures_every_cell(tmp_path):
     assert (runs / "plots" / "claims_accuracy_sram.png").exists()
     # a second run finds every cell done and trains nothing
     assert pending_cells(str(runs), QUICK) == []
+
+
+def test_cells_run_seed_by_seed_searches_first_tasks_alternating():
+    keys = all_cells(replace(SETTINGS, tasks=("kws", "vww"), budgets_kb=(32, 64), seeds=(0, 1)))
+    assert len(keys) == len(set(keys)) == 2 * 2 * (len(methods_of("kws")) + len(methods_of("vww")))
+    assert [k.seed for k in keys] == sorted(k.seed for k in keys)
+    first = [(k.task, k.method) for k in keys[:4]]
+    assert first == [("kws", NAS_TE), ("vww", NAS_TE), ("kws", NAS_TFLM), ("vww", NAS_TFLM)]
+    per_budget = [k for k in keys if k.seed == 0 and k.budget_kb == 32]
+    assert keys[:len(per_budget)] == per_budget
+
+
+def test_workers_take_each_cell_once(tmp_path, monkeypatch):
+    import benchmarks.claims as claims
+    settings = replace(SETTINGS, tasks=("vww",), budgets_kb=(64,), seeds=(0,))
+    keys = all_cells(settings)
+    (tmp_path / "cells").mkdir()
+    assert claims._claim(str(tmp_path), keys[0]) and not claims._claim(str(tmp_path), keys[0])
+    ran = []
+    monkeypatch.setattr(claims, "load_task_data", lambda *a: None)
+    monkeypatch.setattr(claims, "run_cell", lambda key, *a: ran.append(key) or _cell(key, 0.5, 10_000))
+    claims._run_cells(keys[:2], settings, {}, str(tmp_path), 0)
+    assert ran == [keys[1]]                                   # keys[0] is another worker's
+    assert finished_cell(str(tmp_path), keys[1], settings) is not None
+    assert {p.name for p in (tmp_path / "cells").iterdir()} == {keys[0].name + ".claim", keys[1].name + ".claim",
+                                                                 keys[1].name + ".json"}
+    claims._clear_claims(str(tmp_path))                       # a new run: that worker is gone
+    assert pending_cells(str(tmp_path), settings) == [k for k in keys if k != keys[1]]
+    claims._run_cells(keys[:2], settings, {}, str(tmp_path), 0)   # a list made before keys[1] was done
+    assert ran == [keys[1], keys[0]]

@@ -40,15 +40,20 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def libraries(tmp_path_factory):
+def build_libraries(tmp_path_factory, builds: dict) -> dict:
+    """{name: te_depthwise.c built as a shared library with that name's flags}."""
     out = {}
-    for name, flags in BUILDS.items():
+    for name, flags in builds.items():
         so = tmp_path_factory.mktemp(name) / "libte_dw.so"
         subprocess.run([compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", *flags, "-o",
                         str(so), str(KERNEL_DIR / "te_depthwise.c")], check=True)
         out[name] = ctypes.CDLL(str(so))
     return out
+
+
+@pytest.fixture(scope="module")
+def libraries(tmp_path_factory):
+    return build_libraries(tmp_path_factory, BUILDS)
 
 
 def _mbqm(x, mult, shift):

@@ -7,6 +7,7 @@ import ctypes
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 from modelgen import int8_tflite
 from reference import SUITE_DIR, assert_bit_exact, suite_models
@@ -81,7 +82,8 @@ def test_faster_variant_where_room_and_bit_exact(stride, emulated_dsp):
 QUANT_FAST_CHECK = r"""
 #include <stdio.h>
 #include "te_common.h"
-/* te_quant_fast against te_multiply_by_quantized_multiplier + offset on pseudo-random values wherever it fits. */
+/* te_quant_fast against te_multiply_by_quantized_multiplier + offset on pseudo-random values wherever it fits,
+ * with the offset folded in (te_quant_fast_fits) and added after it (te_quant_fast_fits_wide). */
 int main(void) {
     uint64_t st = 88172645463325252ull;
     long checked = 0, wrong = 0;
@@ -90,13 +92,18 @@ int main(void) {
         for (int k = 0; k < 6; ++k) {
             st ^= st << 13; st ^= st >> 7; st ^= st << 17; r[k] = (uint32_t)st;
         }
-        const int32_t shift = -(int32_t)(r[0] % 27) + 1;
+        const int32_t shift = -(int32_t)(r[0] % 33) + 1;
         const int32_t mult = r[1] % 32 == 0 ? 0 : (int32_t)(0x40000000u | (r[1] & 0x3fffffffu));
         const int32_t off = (int32_t)(r[2] % 259) - 129;
         const uint32_t kind = r[3] % 4;
         int32_t x = kind == 0 ? (int32_t)r[4] : kind == 1 ? (int32_t)(r[4] % 200001) - 100000
                   : kind == 2 ? (int32_t)(r[4] % 21) - 10 : (int32_t)r[4] >> (r[5] % 31);
         if (r[5] % 997 == 0) x = r[4] & 1 ? INT32_MIN : INT32_MAX;
+        if (te_quant_fast_fits_wide(mult, shift)) {
+            ++checked;
+            wrong += te_quant_fast_scale(te_quant_fast_channel(mult, shift, 0), x) + off !=
+                     te_multiply_by_quantized_multiplier(x, mult, shift) + off;
+        }
         if (!te_quant_fast_fits(mult, shift, off)) continue;
         ++checked;
         wrong += te_quant_fast_scale(te_quant_fast_channel(mult, shift, off), x) !=
@@ -109,6 +116,11 @@ int main(void) {
         for (int32_t off = -128; off <= 128; off += 128) {
             for (int i = 0; i < 7; ++i) {
                 for (int j = 0; j < 3; ++j) {
+                    if (te_quant_fast_fits_wide(ms[j], shift)) {
+                        ++checked;
+                        wrong += te_quant_fast_scale(te_quant_fast_channel(ms[j], shift, 0), xs[i]) !=
+                                 te_multiply_by_quantized_multiplier(xs[i], ms[j], shift);
+                    }
                     if (!te_quant_fast_fits(ms[j], shift, off)) continue;
                     ++checked;
                     wrong += te_quant_fast_scale(te_quant_fast_channel(ms[j], shift, off), xs[i]) !=
@@ -126,7 +138,8 @@ int main(void) {
 def test_quant_fast_equals_tflite_rounding(tmp_path):
     """te_quant_fast (one 64-bit multiply-accumulate for TFLite's two roundings and the output offset) equals
     te_multiply_by_quantized_multiplier plus the offset on 3 million draws and on the extremes of every operand
-    (where its 64-bit sum comes closest to overflowing)."""
+    (where its 64-bit sum comes closest to overflowing), with the offset folded in (right shifts 2..23) and
+    added after it (2..31)."""
     src = tmp_path / "quant_fast.c"
     src.write_text(QUANT_FAST_CHECK)
     exe = tmp_path / "quant_fast"
@@ -215,6 +228,15 @@ def test_cortex_m4_dsp_build_matches_host(name, tmp_path):
     assert run.output_matches_host is True
 
 
+def _assert_cortex_m4_equals_host(model, tmp_path) -> None:
+    """The model's emulated Cortex-M4 (DSP, -O2) output equals the host's for two random inputs."""
+    from tinyengine_tflite.cortexm import run_on_cortexm
+    for seed in (0, 1):
+        run = run_on_cortexm(model, part="stm32h743", work_dir=tmp_path, seed=seed)
+        assert run.status == "ok", run.reason
+        assert run.output_matches_host is True
+
+
 def _q15_blocks_model() -> bytes:
     """1x1 and 3x3 convolutions whose q15 depth is an odd and an even number of 4-value blocks (9 and 45; 3),
     after a larger layer, so that the faster q15 variant (its assembly inner loop on Cortex-M) has room."""
@@ -232,11 +254,7 @@ def test_q15_variant_on_cortex_m4_matches_host(tmp_path):
     model = _q15_blocks_model()
     lowered, sched = compile_model(model)
     assert {sched.kernel(lowered, i)[0] for i in sched.faster} == {"te_conv2d_s8_q15"} and len(sched.faster) >= 2
-    from tinyengine_tflite.cortexm import run_on_cortexm
-    for seed in (0, 1):
-        run = run_on_cortexm(model, part="stm32h743", work_dir=tmp_path, seed=seed)
-        assert run.status == "ok", run.reason
-        assert run.output_matches_host is True
+    _assert_cortex_m4_equals_host(model, tmp_path)
 
 
 def _no_room_model() -> bytes:
@@ -257,8 +275,101 @@ def test_no_room_conv_on_cortex_m4_matches_host(tmp_path):
     assert not sched.faster
     assert [sched.kernel(lowered, i)[0] for i in range(len(lowered.layers))] == ["te_conv2d_1x1_s8_c4",
                                                                                 "te_conv2d_s8"]
-    from tinyengine_tflite.cortexm import run_on_cortexm
-    for seed in (0, 1):
-        run = run_on_cortexm(model, part="stm32h743", work_dir=tmp_path, seed=seed)
-        assert run.status == "ok", run.reason
-        assert run.output_matches_host is True
+    _assert_cortex_m4_equals_host(model, tmp_path)
+
+
+def _q15_wide_model() -> bytes:
+    """After a larger layer (room for the q15 variant): a 1x1 convolution of 10 depth blocks (even) to 13
+    channels (odd) over 25 pixels (odd) with two channels of tiny weights, whose right shifts past 23 take the
+    requantization with the offset added after the shift (TE_RQ_WIDE_FULL), then a 3x3 one over 13 channels
+    (not a multiple of 4: te_im2col_q15_any)."""
+    def build(x):
+        def tiny_channels(shape, dtype=None):
+            w = np.random.default_rng(5).normal(0, 0.3, shape)
+            w[..., 3] *= 1e-7
+            w[..., 7] = 0.0
+            return keras.backend.constant(w, dtype=dtype)
+        x = L.Conv2D(40, 1, activation="relu")(x)
+        x = L.MaxPooling2D(2)(x)
+        x = L.Conv2D(13, 1, kernel_initializer=tiny_channels)(x)
+        return L.Conv2D(8, 3, padding="same", activation="relu6")(x)
+    return int8_tflite(build, [(10, 10, 12)], "q15_wide")
+
+
+def _shifts(layer):
+    return next(c.data for c in layer.consts if c.name == "shift")
+
+
+def test_q15_wide_requantization_bit_exact(emulated_dsp):
+    """The q15 variant with right shifts past 23 (the offset added after the shift) on the host's DSP path."""
+    model = _q15_wide_model()
+    lowered, sched = compile_model(model)
+    assert [sched.kernel(lowered, i)[0] for i in sorted(sched.faster)] == ["te_conv2d_s8_q15"] * 2
+    assert min(_shifts(lowered.layers[min(sched.faster)])) < -23
+    assert_bit_exact(model, seeds=(0, 1), tflm=False)
+
+
+def test_q15_wide_model_portable_bit_exact():
+    assert_bit_exact(_q15_wide_model(), seeds=(0, 1), tflm=False)
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason=f"{ARM_GCC} is not installed")
+def test_q15_wide_on_cortex_m4_matches_host(tmp_path):
+    _assert_cortex_m4_equals_host(_q15_wide_model(), tmp_path)
+
+
+def test_zero_multiplier_takes_a_fast_shift():
+    """A zero multiplier (mlperf_vww_96 has some) is lowered with shift -2, which te_quant_fast serves; its
+    values are 0 whatever the shift."""
+    lowered, _ = compile_model((SUITE_DIR / "mlperf_vww_96_int8.tflite").read_bytes())
+    zero = [s for layer in lowered.layers for c in layer.consts if c.name == "mult"
+            for m, s in zip(c.data, _shifts(layer)) if m == 0]
+    assert zero and set(zero) == {-2}
+
+
+def _q15_rows_model() -> bytes:
+    """q15 convolutions whose columns come row by row from the input where both windows lie inside: a 3x3 with
+    dilation 2 in height (padding same: border windows too), and a 3x2 stride (1, 2) valid one with 3 output
+    columns (pixel pairs that straddle two output rows, an odd pixel count)."""
+    def build(x):
+        x = L.Conv2D(40, 1, activation="relu")(x)
+        x = L.MaxPooling2D(2)(x)
+        y = L.Conv2D(12, 3, dilation_rate=(2, 1), padding="same")(x)
+        z = L.Conv2D(12, (3, 2), strides=(1, 2), padding="valid")(x)
+        return y, z
+    return int8_tflite(build, [(14, 12, 12)], "q15_rows")
+
+
+def _q15_narrow_rows_model() -> bytes:
+    """A first-layer q15 convolution over one input channel (kernel rows of 3 bytes, shorter than a word; 7 output
+    columns: pixel pairs straddle rows), before a larger layer that leaves it room."""
+    def build(x):
+        x = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+        return L.Conv2D(32, 1)(x)
+    return int8_tflite(build, [(9, 7, 1)], "q15_narrow_rows")
+
+
+ROWS_MODELS = {"rows": _q15_rows_model, "narrow_rows": _q15_narrow_rows_model}
+ROWS_Q15_LAYERS = {"rows": [2, 3], "narrow_rows": [0]}
+
+
+@pytest.mark.parametrize("name", sorted(ROWS_MODELS))
+def test_q15_rows_bit_exact(name, emulated_dsp):
+    model = ROWS_MODELS[name]()
+    lowered, sched = compile_model(model)
+    assert sorted(sched.faster) == ROWS_Q15_LAYERS[name]
+    assert {sched.kernel(lowered, i)[0] for i in sched.faster} == {"te_conv2d_s8_q15"}
+    assert_bit_exact(model, seeds=(0, 1), tflm=False)
+
+
+@pytest.mark.parametrize("name", sorted(ROWS_MODELS))
+def test_q15_rows_model_portable_bit_exact(name):
+    assert_bit_exact(ROWS_MODELS[name](), seeds=(0, 1), tflm=False)
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason=f"{ARM_GCC} is not installed")
+@pytest.mark.parametrize("name", sorted(ROWS_MODELS))
+def test_q15_rows_on_cortex_m4_matches_host(name, tmp_path):
+    _assert_cortex_m4_equals_host(ROWS_MODELS[name](), tmp_path)

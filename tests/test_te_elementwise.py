@@ -5,6 +5,7 @@ quantization parameters, general broadcasting, constant operands in either posit
 from single_op_model, which writes a one-operator flatbuffer with the schema object API."""
 import ctypes
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import flatbuffers
@@ -235,23 +236,28 @@ def _add_params(rng, general: bool) -> list[int]:
     return [-zp1, -zp2, zo, ADD_LEFT_SHIFT, m1, sh1, m2, sh2, mo, sho, *act]
 
 
-@pytest.mark.parametrize("opt", ["-O2", "-Os"])
-def test_fast_add_sub_equal_general_exhaustively(opt, tmp_path):
-    """te_add_s8 / te_sub_s8 (both operand orders, negated or not) equal their general variants, which the tests
-    above hold to the references, on every pair of int8 inputs, same-shape and broadcast, for random parameters
-    where the fast form applies; -Os builds take the broadcast loop for every row."""
-    lib = tmp_path / "libelementwise.so"
-    subprocess.run([compiler(), "-std=c99", opt, "-fPIC", "-shared", "-o", str(lib), str(KERNELS / "te_elementwise.c"),
-                    str(KERNELS / "te_binary.c")], check=True)
-    k = ctypes.CDLL(str(lib))
+@dataclass(frozen=True)
+class AddSubCase:
+    """One call of te_add_s8 / te_sub_s8 over all 65,536 int8 input pairs (input 2 broadcast along rows unless
+    same_shape); params: _add_params' list."""
+    kernel: str
+    struct: object
+    first: np.ndarray
+    second: np.ndarray
+    same_shape: bool
+    params: tuple
+    what: str
+
+
+def add_sub_exhaustive_cases(rng, count: int):
+    """AddSubCase for `count` random parameter sets where the fast form applies: both kernels (SUB negated or
+    not), both operand orders, same-shape and broadcast."""
     a = np.tile(np.arange(-128, 128, dtype=np.int8), 256)
     b = np.repeat(np.arange(-128, 128, dtype=np.int8), 256)
     shapes = [[1, 1, 1, 65536, 0, 0, 0, 1, 0, 0, 0, 1],          # same shape, one row
               [1, 1, 256, 256, 0, 0, 0, 1, 0, 0, 1, 0]]          # input 2 broadcast along rows (stride 0)
-    rng = np.random.default_rng(5)
-    ptr = ctypes.POINTER(ctypes.c_int8)
     checked = 0
-    while checked < 24:
+    while checked < count:
         q = _add_params(rng, general=False)
         params = dict(zip(["input1_offset", "input2_offset", "output_offset", "left_shift", "input1_mult",
                            "input1_shift", "input2_mult", "input2_shift", "output_mult", "output_shift"], q))
@@ -263,12 +269,28 @@ def test_fast_add_sub_equal_general_exhaustively(opt, tmp_path):
                     if second.size != 65536 and first is y:
                         continue            # the broadcast operand stays second
                     struct = (ctypes.c_int32 * (12 + len(fields) + len(extra)))(*shape, *fields, *extra)
-                    out = [np.zeros(65536, np.int8) for _ in range(2)]
-                    for fn, o in zip((kernel, kernel + "_general"), out):
-                        getattr(k, fn)(struct, first.ctypes.data_as(ptr), second.ctypes.data_as(ptr),
-                                       o.ctypes.data_as(ptr))
-                    np.testing.assert_array_equal(out[0], out[1], err_msg=f"{kernel} {fields} {extra} {shape}")
+                    yield AddSubCase(kernel, struct, first, second, shape is shapes[0], tuple(q),
+                                     f"{kernel} {fields} {extra} {shape}")
         checked += 1
+
+
+@pytest.mark.parametrize("opt", ["-O2", "-Os"])
+def test_fast_add_sub_equal_general_exhaustively(opt, tmp_path):
+    """te_add_s8 / te_sub_s8 (both operand orders, negated or not) equal their general variants, which the tests
+    above hold to the references, on every pair of int8 inputs, same-shape and broadcast, for random parameters
+    where the fast form applies; -Os builds take the broadcast loop for every row."""
+    lib = tmp_path / "libelementwise.so"
+    subprocess.run([compiler(), "-std=c99", opt, "-fPIC", "-shared", "-o", str(lib), str(KERNELS / "te_elementwise.c"),
+                    str(KERNELS / "te_binary.c")], check=True)
+    k = ctypes.CDLL(str(lib))
+    ptr = ctypes.POINTER(ctypes.c_int8)
+    rng = np.random.default_rng(5)
+    for case in add_sub_exhaustive_cases(rng, 24):
+        out = [np.zeros(65536, np.int8) for _ in range(2)]
+        for fn, o in zip((case.kernel, case.kernel + "_general"), out):
+            getattr(k, fn)(case.struct, case.first.ctypes.data_as(ptr), case.second.ctypes.data_as(ptr),
+                           o.ctypes.data_as(ptr))
+        np.testing.assert_array_equal(out[0], out[1], err_msg=case.what)
     general = [add_sub_kernel(dict(zip(["input1_mult", "input1_shift", "input2_mult", "input2_shift", "left_shift",
                                         "output_shift"], [*q[4:8], q[3], q[9]])), "te_add_s8")
                for q in (_add_params(rng, general=True) for _ in range(20))]

@@ -6,6 +6,7 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
+from benchmarks.training_revision import TRAINING_REVISION
 from benchmarks.tinynas_evidence import (MBV2, OUTPUT, QUICK, RANDOM, EvidenceBudget, EvidenceRow, _compare,
                                          _summary, main, mobilenetv2_arch, scaled_mobilenetv2)
 from keras_mcunet.profiler import profile
@@ -90,13 +91,18 @@ def test_finished_seeds_are_kept_and_rendered_without_training(tmp_path):
     budget = dict(EvidenceBudget().__dict__, scratch_learning_rates=[0.001])   # a key of an older budget is ignored
     for seed in (0, 1):
         rows = _rows({seed: {OUTPUT: 0.97, RANDOM: 0.95 + seed / 100}})
-        (runs / f"seed{seed}.json").write_text(json.dumps({"budget": budget, "rows": _saved(rows), "seconds": 60.0}))
+        (runs / f"seed{seed}.json").write_text(json.dumps({"budget": budget, "rows": _saved(rows), "seconds": 60.0,
+                                                           "training_revision": TRAINING_REVISION}))
     report = tmp_path / "BENCHMARKS.md"
     assert main(["--seeds", "0", "1", "--directory", str(runs), "--out", str(report)]) == 0
     assert "vs random search's output: +1.50 points on average, better on 2 of 2 seeds" in report.read_text()
     assert len(json.loads((runs / "results.json").read_text())["rows"]) == 4
     (runs / "seed1.json").write_text(json.dumps({"budget": dict(budget, supernet_epochs=1), "rows": _saved(rows)}))
     with pytest.raises(SystemExit, match="seed1.json was made with another budget"):
+        main(["--seeds", "0", "1", "--directory", str(runs), "--out", str(report)])
+    # a seed trained before the batch-norm fix (no training_revision saved) is not mixed in either
+    (runs / "seed1.json").write_text(json.dumps({"budget": budget, "rows": _saved(rows)}))
+    with pytest.raises(SystemExit, match="seed1.json was made by an older training code"):
         main(["--seeds", "0", "1", "--directory", str(runs), "--out", str(report)])
 
 

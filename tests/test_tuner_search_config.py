@@ -24,8 +24,11 @@ def test_keywords_map_onto_the_groups():
     assert (both.supernet.epochs, both.evolution.generations, both.seed) == (5, 4, 3)
     assert base.evolution.generations == 2
     assert SearchConfig.from_keywords(base) is base
-    # every keyword of the old signature is still accepted, and the patch-based ones (MCUNetV2) are new
-    assert set(KEYWORDS) - {"patches", "max_mac_overhead", "redistribute_receptive_field"} == set(
+    # every keyword of the old signature is still accepted; the patch-based ones (MCUNetV2) and the shared
+    # supernet store are new
+    new = {"patches", "max_mac_overhead", "redistribute_receptive_field", "shared_supernets"}
+    assert new <= set(KEYWORDS)
+    assert set(KEYWORDS) - new == set(
         "num_classes sram_limit flash_limit max_macs memory_model directory project_name overwrite space "
         "width_mults resolutions space_samples min_fit_fraction supernet_epochs supernet_steps_per_epoch "
         "supernet_learning_rate num_random supernet_distill population_size generations parent_ratio "

@@ -8,7 +8,8 @@
     4. fine-tune the winner (extracted from the supernet) and return it.
 
 Everything lands in directory/project_name, laid out as KerasTuner does (oracle.json, trial_*/) plus
-search_config.json, space_optimization.{json,txt}, space_macs_cdf.png, supernet/ (checkpoints),
+search_config.json, space_optimization.{json,txt}, space_macs_cdf.png, supernet/ (checkpoints; or an entry of
+the shared folder SupernetConfig.shared_dir, see tuner.supernet_store),
 search_progress.png, best_arch.json, best_model.weights.h5 and best_model.json. Calling search again with the
 same directory resumes: stage 1 is read back, supernet training continues after its last saved epoch, the
 oracle reloads (finished trials are not run again), fine-tuning continues after its last finished epoch and a
@@ -17,6 +18,7 @@ KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT) every process makes the same call:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, replace
@@ -36,6 +38,7 @@ from .progress_plot import plot_search_progress
 from .search_config import SearchConfig
 from .search_data import calibration_inputs, input_shape_of
 from .space_optimizer import SpaceOptimizationResult, optimize_space, plot_macs_cdf
+from .supernet_store import supernet_key, training_lock
 from .supernet_training import train_supernet
 from .tinynas_tuner import TinyNASTuner
 
@@ -60,6 +63,8 @@ def search(train_data, validation_data, config: SearchConfig | None = None, **se
     by default one pass); population_size x (generations + 1) trials; finetune_epochs.
     supernet_distill: in-place distillation in supernet training (BigNAS, OFA): the smaller subnets of each
     sandwich step learn from the largest one's predictions rather than the labels.
+    shared_supernets: a folder of trained supernets shared by searches (tuner.supernet_store): a search whose
+    stage 1 picks a space trained there before, on the same data with the same settings and seed, restores it.
     finetune_from: "supernet" (the paper's and OFA's way: start from the shared weights) or "scratch" (train
     the winner from fresh weights). BENCHMARKS.md's TinyNAS evidence compares both ways of training. Either
     way the returned weights are those of the epoch with the best validation accuracy; with "supernet" the
@@ -91,9 +96,15 @@ class _Run:
     project_dir: str
     say: Callable
 
-    @property
-    def supernet_dir(self) -> str:
-        return os.path.join(self.project_dir, pf.SUPERNET_DIR)
+    def supernet_dir(self, sub_space: SearchSpace, train) -> tuple[str, bool]:
+        """Where the supernet of sub_space trained on `train` is, and whether it is shared: the shared folder's
+        entry for it when the config names one (and the data can be fingerprinted), else the project's own."""
+        shared = self.config.supernet.shared_dir
+        if shared is not None:
+            key = supernet_key(sub_space, self.config.supernet, self.config.batch_size, self.config.seed, train)
+            if key is not None:
+                return os.path.join(shared, key), True
+        return os.path.join(self.project_dir, pf.SUPERNET_DIR), False
 
     def path(self, name: str) -> str:
         return os.path.join(self.project_dir, name)
@@ -180,8 +191,9 @@ def _run_worker(run: _Run) -> None:
                                         resolution=resolution_from_value(hp.get("resolution")))
     data = _resized(run, sub_space)
     supernet = Supernet(sub_space, strategy=config.strategy, seed=config.seed)
-    epochs = distributed.restore_supernet(supernet, run.supernet_dir)
-    run.say(f"restored the chief's supernet ({epochs} epochs) from {run.supernet_dir}", flush=True)
+    supernet_dir, _ = run.supernet_dir(sub_space, data.train)
+    epochs = distributed.restore_supernet(supernet, supernet_dir)
+    run.say(f"restored the chief's supernet ({epochs} epochs) from {supernet_dir}", flush=True)
     _tuner(run, sub_space, supernet, data.calibration).search(data.validation, data.calibration,
                                                                verbose=config.verbose)
 
@@ -212,11 +224,14 @@ def _train_supernet(run: _Run, sub_space: SearchSpace, data: _SearchData, label:
     """Stage 2a (continues after its last checkpoint)."""
     config, settings = run.config, run.config.supernet
     supernet = Supernet(sub_space, strategy=config.strategy, seed=config.seed)
-    run.say(f"training the supernet at {label} for {settings.epochs} epochs (checkpoints in {run.supernet_dir})")
-    train_supernet(supernet, data.train, run.supernet_dir, epochs=settings.epochs,
-                   steps_per_epoch=settings.steps_per_epoch, learning_rate=settings.learning_rate,
-                   batch_size=config.batch_size, num_random=settings.num_random, seed=config.seed,
-                   distill=settings.distill, verbose=bool(config.verbose))
+    directory, shared = run.supernet_dir(sub_space, data.train)
+    run.say(f"training the supernet at {label} for {settings.epochs} epochs (checkpoints in {directory}"
+            f"{', shared with other searches' if shared else ''})")
+    with training_lock(directory, run.say) if shared else contextlib.nullcontext():
+        train_supernet(supernet, data.train, directory, epochs=settings.epochs,
+                       steps_per_epoch=settings.steps_per_epoch, learning_rate=settings.learning_rate,
+                       batch_size=config.batch_size, num_random=settings.num_random, seed=config.seed,
+                       distill=settings.distill, verbose=bool(config.verbose))
     return supernet
 
 

@@ -10,6 +10,8 @@ made, and error messages name the keyword argument.
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -49,12 +51,16 @@ class SpaceConfig:
 @dataclass(frozen=True)
 class SupernetConfig:
     """Stage 2a: `epochs` of `steps_per_epoch` batches (default: one pass over the data), Adam at learning_rate
-    with cosine decay, num_random random subnets per sandwich step, in-place distillation (BigNAS, OFA)."""
+    with cosine decay, num_random random subnets per sandwich step, in-place distillation (BigNAS, OFA).
+    shared_dir: a folder where trained supernets are kept for other searches (tuner.supernet_store): a search
+    whose stage 1 picks a space already trained there on the same data with the same settings and seed restores
+    that supernet instead of training it (e.g. one supernet for several memory budgets)."""
     epochs: int = 30
     steps_per_epoch: int | None = None
     learning_rate: float = 1e-2
     num_random: int = 2
     distill: bool = True
+    shared_dir: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "epochs", check_count(self.epochs, "supernet_epochs", minimum=0))
@@ -64,6 +70,10 @@ class SupernetConfig:
         object.__setattr__(self, "learning_rate", check_number(self.learning_rate, "supernet_learning_rate"))
         object.__setattr__(self, "num_random", check_count(self.num_random, "num_random", minimum=0))
         object.__setattr__(self, "distill", bool(self.distill))
+        if self.shared_dir is not None:
+            if not isinstance(self.shared_dir, (str, os.PathLike)):
+                raise ValueError(f"shared_supernets must be a folder path or None, got {self.shared_dir!r}")
+            object.__setattr__(self, "shared_dir", os.fspath(self.shared_dir))
 
 
 @dataclass(frozen=True)
@@ -177,7 +187,7 @@ KEYWORDS = {
     "redistribute_receptive_field": ("space", "redistribute_receptive_field"),
     "supernet_epochs": ("supernet", "epochs"), "supernet_steps_per_epoch": ("supernet", "steps_per_epoch"),
     "supernet_learning_rate": ("supernet", "learning_rate"), "num_random": ("supernet", "num_random"),
-    "supernet_distill": ("supernet", "distill"),
+    "supernet_distill": ("supernet", "distill"), "shared_supernets": ("supernet", "shared_dir"),
     **{f.name: ("evolution", f.name) for f in fields(EvolutionConfig)},
     "finetune_epochs": ("finetune", "epochs"), "finetune_learning_rate": ("finetune", "learning_rate"),
     "finetune_from": ("finetune", "start_from"),

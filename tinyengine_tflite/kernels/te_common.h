@@ -16,6 +16,13 @@
 #define TE_ALWAYS_INLINE static inline
 #endif
 
+/* Keeps a helper a call of its own (its frame is not added to its caller's). */
+#if defined(__GNUC__)
+#define TE_NOINLINE __attribute__((noinline))
+#else
+#define TE_NOINLINE
+#endif
+
 /* Fully unrolls the loop that follows when its trip count is a constant (the kernels' specialized variants). */
 #if defined(__GNUC__) && !defined(__clang__)
 #define TE_UNROLL _Pragma("GCC unroll 16")
@@ -168,6 +175,12 @@ typedef struct {
 
 static inline int te_quant_fast_fits(int32_t multiplier, int32_t shift, int32_t output_offset) {
     return multiplier >= 0 && shift <= -2 && shift >= -23 && output_offset >= -128 && output_offset <= 128;
+}
+
+/* With output_offset 0 (the offset added to te_quant_fast_scale's value instead) the identity holds for r up to
+ * 31: the high word is then 2^(r-2) <= 2^29, so with |x * mult| < 2^62 the 64-bit sum stays below 2^63. */
+static inline int te_quant_fast_fits_wide(int32_t multiplier, int32_t shift) {
+    return multiplier >= 0 && shift <= -2 && shift >= -31;
 }
 
 static inline te_quant_fast te_quant_fast_channel(int32_t multiplier, int32_t shift, int32_t output_offset) {

@@ -35,29 +35,31 @@ typedef struct {
 #endif
 
 #if TE_CONV_ASM
-/* One depth block (4 int8 values) of te_mac_2x2: both pixels' values sign-extended on the fly (SXTB16 on bytes
- * 0/2 and 1/3), each times both channels of the pair; 20 instructions per 16 MACs. */
-#define TE_MAC_2X2_BLOCK_ASM                                                                                   \
-    "ldr %[xa1], [%[x0]], #4\n\t"                                                                              \
-    "ldr %[xb1], [%[x1]], #4\n\t"                                                                              \
-    "ldr %[wv], [%[w]], #4\n\t"                                                                                \
-    "sxtb16 %[xa0], %[xa1]\n\t"                                                                                \
-    "sxtb16 %[xa1], %[xa1], ror #8\n\t"                                                                        \
-    "sxtb16 %[xb0], %[xb1]\n\t"                                                                                \
-    "sxtb16 %[xb1], %[xb1], ror #8\n\t"                                                                        \
-    "sxtb16 %[t], %[wv]\n\t"                                                                                   \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                          \
-    "smlad %[c00], %[xa0], %[t], %[c00]\n\t"                                                                   \
-    "smlad %[c00], %[xa1], %[wv], %[c00]\n\t"                                                                  \
-    "smlad %[c10], %[xb0], %[t], %[c10]\n\t"                                                                   \
-    "smlad %[c10], %[xb1], %[wv], %[c10]\n\t"                                                                  \
-    "ldr %[wv], [%[w]], #4\n\t"                                                                                \
-    "sxtb16 %[t], %[wv]\n\t"                                                                                   \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                          \
-    "smlad %[c01], %[xa0], %[t], %[c01]\n\t"                                                                   \
-    "smlad %[c01], %[xa1], %[wv], %[c01]\n\t"                                                                  \
-    "smlad %[c11], %[xb0], %[t], %[c11]\n\t"                                                                   \
-    "smlad %[c11], %[xb1], %[wv], %[c11]\n\t"
+/* One depth block (4 int8 values) of te_mac_2x2: both pixels' values (from X0, X1) sign-extended on the fly
+ * (SXTB16 on bytes 0/2 and 1/3) into XA0/XA1 and XB0/XB1, each times both channels of the pair (WV, T);
+ * 20 instructions per 16 MACs. The arguments name the operands. */
+#define TE_MAC_2X2_BLOCK_ASM(XA0, XA1, XB0, XB1, WV, T, X0, X1)                                               \
+    "ldr %[" XA1 "], [%[" X0 "]], #4\n\t"                                                                      \
+    "ldr %[" XB1 "], [%[" X1 "]], #4\n\t"                                                                      \
+    "ldr %[" WV "], [%[w]], #4\n\t"                                                                           \
+    "sxtb16 %[" XA0 "], %[" XA1 "]\n\t"                                                                       \
+    "sxtb16 %[" XA1 "], %[" XA1 "], ror #8\n\t"                                                               \
+    "sxtb16 %[" XB0 "], %[" XB1 "]\n\t"                                                                       \
+    "sxtb16 %[" XB1 "], %[" XB1 "], ror #8\n\t"                                                               \
+    "sxtb16 %[" T "], %[" WV "]\n\t"                                                                          \
+    "sxtb16 %[" WV "], %[" WV "], ror #8\n\t"                                                                 \
+    "smlad %[c00], %[" XA0 "], %[" T "], %[c00]\n\t"                                                          \
+    "smlad %[c00], %[" XA1 "], %[" WV "], %[c00]\n\t"                                                         \
+    "smlad %[c10], %[" XB0 "], %[" T "], %[c10]\n\t"                                                          \
+    "smlad %[c10], %[" XB1 "], %[" WV "], %[c10]\n\t"                                                         \
+    "ldr %[" WV "], [%[w]], #4\n\t"                                                                           \
+    "sxtb16 %[" T "], %[" WV "]\n\t"                                                                          \
+    "sxtb16 %[" WV "], %[" WV "], ror #8\n\t"                                                                 \
+    "smlad %[c01], %[" XA0 "], %[" T "], %[c01]\n\t"                                                          \
+    "smlad %[c01], %[" XA1 "], %[" WV "], %[c01]\n\t"                                                         \
+    "smlad %[c11], %[" XB0 "], %[" T "], %[c11]\n\t"                                                          \
+    "smlad %[c11], %[" XB1 "], %[" WV "], %[c11]\n\t"
+#define TE_MAC_2X2_BLOCK_NAMED TE_MAC_2X2_BLOCK_ASM("xa0", "xa1", "xb0", "xb1", "wv", "t", "x0", "x1")
 
 /* te_mac_2x2's blocks (blocks >= 0), two a trip (14 registers); the pointers advance past them. The sums are
  * te_mac_2x2's C loop's (the same products, added modulo 2^32). */
@@ -71,8 +73,8 @@ TE_ALWAYS_INLINE void te_mac_2x2_blocks_asm(const int8_t **x0p, const int8_t **x
     if (pairs > 0) {
         __asm volatile(
             "1:\n\t"
-            TE_MAC_2X2_BLOCK_ASM
-            TE_MAC_2X2_BLOCK_ASM
+            TE_MAC_2X2_BLOCK_NAMED
+            TE_MAC_2X2_BLOCK_NAMED
             "subs %[n], %[n], #1\n\t"
             "bne 1b\n\t"
             : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [x0] "+r"(x0), [x1] "+r"(x1),
@@ -83,7 +85,7 @@ TE_ALWAYS_INLINE void te_mac_2x2_blocks_asm(const int8_t **x0p, const int8_t **x
     }
     if (blocks & 1) {
         __asm volatile(
-            TE_MAC_2X2_BLOCK_ASM
+            TE_MAC_2X2_BLOCK_NAMED
             : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [x0] "+r"(x0), [x1] "+r"(x1),
               [w] "+r"(w), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [xb0] "=&r"(xb0), [xb1] "=&r"(xb1),
               [wv] "=&r"(wv), [t] "=&r"(t)
@@ -98,6 +100,295 @@ TE_ALWAYS_INLINE void te_mac_2x2_blocks_asm(const int8_t **x0p, const int8_t **x
     *x1p = x1;
     *wp = w;
 }
+#undef TE_MAC_2X2_BLOCK_NAMED
+
+/* te_conv_q15's loops in assembly: the block's multiply-accumulates (te_q15_blocks_asm) and, where the
+ * activation is the whole int8 range, a pixel pair's whole run of channel pairs (te_pairs_asm, which
+ * te_conv_1x1_fast shares with te_mac_2x2's block). */
+
+/* One block: the q15 columns v (pixel 0's two int16 pairs, then pixel 1's) times a pair-packed channel pair
+ * w (4 int8 values per channel), 14 instructions per 16 MACs. The columns come in one LDM, so v0..v3 are bound
+ * to ascending registers (TE_Q15_REGS). T is the operand holding a sign-extended weight pair. */
+#define TE_Q15_BLOCK_ASM(T)                                                                                    \
+    "ldmia %[v]!, {%[v0], %[v1], %[v2], %[v3]}\n\t"                                                            \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                                                        \
+    "sxtb16 %[" T "], %[wa]\n\t"                                                                               \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                                                                          \
+    "smlad %[c00], %[v0], %[" T "], %[c00]\n\t"                                                                \
+    "smlad %[c00], %[v1], %[wa], %[c00]\n\t"                                                                   \
+    "smlad %[c10], %[v2], %[" T "], %[c10]\n\t"                                                                \
+    "smlad %[c10], %[v3], %[wa], %[c10]\n\t"                                                                   \
+    "sxtb16 %[" T "], %[wb]\n\t"                                                                               \
+    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                                          \
+    "smlad %[c01], %[v0], %[" T "], %[c01]\n\t"                                                                \
+    "smlad %[c01], %[v1], %[wb], %[c01]\n\t"                                                                   \
+    "smlad %[c11], %[v2], %[" T "], %[c11]\n\t"                                                                \
+    "smlad %[c11], %[v3], %[wb], %[c11]\n\t"
+
+/* The registers of the blocks' operands (local register variables, as asm operands only): the columns in
+ * r0..r3 for the LDM, the rest anywhere; T in r7. */
+#define TE_Q15_REGS                                                                                            \
+    register uint32_t v0 __asm("r0"), v1 __asm("r1"), v2 __asm("r2"), v3 __asm("r3");                         \
+    register uint32_t wa __asm("r5"), wb __asm("r6")
+
+/* n blocks (n >= 1, in %[n]; flags and n clobbered), two a trip: an odd block first, then the pairs. */
+#define TE_Q15_BLOCKS_ASM(T)                                                                                   \
+    "lsrs %[n], %[n], #1\n\t"                                                                                  \
+    "bcc 1f\n\t"                                                                                               \
+    TE_Q15_BLOCK_ASM(T)                                                                                        \
+    "beq 2f\n\t" /* the Z flag of lsrs: no pairs */                                                           \
+    "1:\n\t"                                                                                                   \
+    TE_Q15_BLOCK_ASM(T)                                                                                        \
+    TE_Q15_BLOCK_ASM(T)                                                                                        \
+    "subs %[n], %[n], #1\n\t"                                                                                  \
+    "bne 1b\n\t"                                                                                               \
+    "2:\n\t"
+
+/* The accumulators += `blocks` (>= 1) blocks of q15 columns v times a pair-packed channel pair w, as
+ * te_conv_q15's C loop computes them; returns w past the blocks. */
+static inline const int8_t *te_q15_blocks_asm(const uint32_t *v, const int8_t *w, int32_t blocks, int32_t *a00,
+                                              int32_t *a01, int32_t *a10, int32_t *a11) {
+    TE_Q15_REGS;
+    register int32_t c00 __asm("r8") = *a00, c01 __asm("r9") = *a01, c10 __asm("r10") = *a10,
+                     c11 __asm("r11") = *a11;
+    register const uint32_t *vr __asm("r4") = v;
+    register const int8_t *wr __asm("r12") = w;
+    register int32_t n __asm("lr") = blocks;
+    register uint32_t t __asm("r7");
+    __asm volatile(TE_Q15_BLOCKS_ASM("t")
+                   : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [v] "+r"(vr),
+                     [w] "+r"(wr), [n] "+r"(n), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3),
+                     [wa] "=&r"(wa), [wb] "=&r"(wb), [t] "=&r"(t)
+                   :
+                   : "cc", "memory");
+    *a00 = c00;
+    *a01 = c01;
+    *a10 = c10;
+    *a11 = c11;
+    return wr;
+}
+
+/* What te_pairs_asm reads, at the offsets its assembly uses (32-bit pointers). */
+typedef struct {
+    const int32_t *bias;     /*  0: the channel pair's bias, multiplier and shift, each advanced past it (bias,
+                              *     inputs and blocks come in one LDM) */
+    const void *x0;          /*  4: the pixel pair's q15 columns, or pixel 0's int8 inputs (te_conv_1x1_fast) */
+    int32_t blocks;          /*  8: their depth blocks (>= 1) */
+    const int32_t *mult;     /* 12 */
+    const int32_t *shift;    /* 16 */
+    int8_t *out0;            /* 20: pixel 0's outputs of the pair, advanced by 2 */
+    int32_t out_c;           /* 24: out1 - out0 (the SMMLAR form keeps out1 implicit; one LDRD with out0) */
+    int8_t *end;             /* 28: out0 past the last pair */
+    int32_t k;               /* 32: the high word is k << (r - 2): 2 * output_offset + 1, or 1 (TE_RQ_WIDE_FULL) */
+    int32_t output_offset;   /* 36: added after the shift (TE_RQ_WIDE_FULL) */
+    const int8_t *x1;        /* 40: pixel 1's int8 inputs (te_conv_1x1_fast) */
+    int8_t *out1;            /* 44: pixel 1's outputs of the pair, advanced by 2 (TE_PAIRS_ASM) */
+} te_pairs_run;
+typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof(te_pairs_run, out1) == 44 ? 1 : -1];
+
+/* One channel's te_quant_fast constants from its shift s (in S; H: the high word from k in wa): r - 1 = ~s
+ * into S, k << (r - 2) into H. */
+#define TE_Q15_CHANNEL_ASM(S, H)                                                                               \
+    "ldr %[wa], [%[r], #32]\n\t"                                                                               \
+    "mvn %[" S "], %[" S "]\n\t"                                                                               \
+    "sub %[" H "], %[" S "], #1\n\t"                                                                           \
+    "lsl %[" H "], %[wa], %[" H "]\n\t"
+
+/* One value of te_quant_fast_output with the whole int8 range into A (its accumulator; M: multiplier, H: high
+ * word, S: r - 1; clobbers wa, wb): AND, ORR, ADD, SMLAL, ASR, (POST: the offset,) SSAT. */
+#define TE_Q15_OUT_ASM(A, M, H, S, POST)                                                                       \
+    "and %[wa], %[" A "], #0x80000000\n\t"                                                                     \
+    "orr %[wa], %[wa], #0x40000000\n\t"                                                                        \
+    "add %[wb], %[" H "], %[" A "], asr #31\n\t"                                                               \
+    "smlal %[wa], %[wb], %[" A "], %[" M "]\n\t"                                                               \
+    "asr %[wb], %[wb], %[" S "]\n\t"                                                                           \
+    POST                                                                                                       \
+    "ssat %[" A "], #8, %[wb]\n\t"
+
+/* te_conv_1x1_fast's block in te_pairs_asm's operands: pixel 0's inputs from v, pixel 1's from wb. */
+#define TE_PAIRS_1X1_BLOCK_ASM(T) TE_MAC_2X2_BLOCK_ASM("v0", "v1", "v2", "v3", "wa", T, "v", "wb")
+
+/* The blocks of a channel pair (two a turn; an odd one runs out of line at 5:), then the run pointer back and
+ * the pair's multipliers and shifts loaded (v0, v1: multipliers; v2, v3: shifts): TE_PAIRS_ASM's and
+ * TE_PAIRS_SMML_ASM's common middle. */
+#define TE_PAIRS_BLOCKS_AND_QUANT_ASM(BLOCK)                                                                   \
+    "1:\n\t"                                                                                                   \
+    BLOCK("r")                                                                                                 \
+    BLOCK("r")                                                                                                 \
+    "subs %[n], %[n], #1\n\t"                                                                                  \
+    "bne 1b\n\t"                                                                                               \
+    "2:\n\t"                                                                                                   \
+    "pop {%[r]}\n\t"                                                                                           \
+    "ldr %[v], [%[r], #12]\n\t" /* the pair's multipliers and shifts */                                        \
+    "ldr %[n], [%[r], #16]\n\t"                                                                                \
+    "ldr %[v0], [%[v]], #4\n\t"                                                                                \
+    "ldr %[v1], [%[v]], #4\n\t"                                                                                \
+    "ldr %[v2], [%[n]], #4\n\t"                                                                                \
+    "ldr %[v3], [%[n]], #4\n\t"                                                                                \
+    "str %[v], [%[r], #12]\n\t"                                                                                \
+    "str %[n], [%[r], #16]\n\t"
+
+/* Every channel pair of a pixel pair (at least one: r->end > r->out0) with both pixels, requantized through
+ * te_quant_fast with the whole int8 range (te_q15_pair's values), 14 registers. The run pointer is pushed while
+ * the blocks need its register (as the weight pair T), and popped back before the requantization. An odd
+ * block count runs one block out of line first. HEAD / BLOCK: the pair's first loads (bias pointer, inputs,
+ * blocks and what else the blocks read: pixel 1's inputs) and the block (TE_Q15_BLOCK_ASM or
+ * TE_PAIRS_1X1_BLOCK_ASM); PRE / POST: te_pairs_asm's `wide` (the offset
+ * loaded, then added after the shift) or nothing. */
+#define TE_PAIRS_ASM(HEAD, BLOCK, PRE, POST)                                                                   \
+    "3:\n\t"                                                                                                   \
+    HEAD /* the bias pair (the accumulators), inputs, blocks; what else the blocks read */                     \
+    "ldr %[c00], [%[v0]], #4\n\t"                                                                              \
+    "ldr %[c01], [%[v0]], #4\n\t"                                                                              \
+    "str %[v0], [%[r]]\n\t"                                                                                    \
+    "mov %[c10], %[c00]\n\t"                                                                                   \
+    "mov %[c11], %[c01]\n\t"                                                                                   \
+    "push {%[r]}\n\t"                                                                                          \
+    "lsrs %[n], %[n], #1\n\t"                                                                                  \
+    "bcs 5f\n\t"                                                                                               \
+    TE_PAIRS_BLOCKS_AND_QUANT_ASM(BLOCK)                                                                       \
+    PRE                                                                                                        \
+    TE_Q15_CHANNEL_ASM("v2", "v")                                                                              \
+    TE_Q15_OUT_ASM("c00", "v0", "v", "v2", POST)                                                               \
+    TE_Q15_OUT_ASM("c10", "v0", "v", "v2", POST)                                                               \
+    TE_Q15_CHANNEL_ASM("v3", "v")                                                                              \
+    TE_Q15_OUT_ASM("c01", "v1", "v", "v3", POST)                                                               \
+    TE_Q15_OUT_ASM("c11", "v1", "v", "v3", POST)                                                               \
+    "ldr %[v], [%[r], #20]\n\t" /* the stores, the next pair */                                                \
+    "ldr %[n], [%[r], #44]\n\t"                                                                                \
+    "ldr %[wa], [%[r], #28]\n\t"                                                                               \
+    "strb %[c00], [%[v]], #1\n\t"                                                                              \
+    "strb %[c01], [%[v]], #1\n\t"                                                                              \
+    "strb %[c10], [%[n]], #1\n\t"                                                                              \
+    "strb %[c11], [%[n]], #1\n\t"                                                                              \
+    "str %[v], [%[r], #20]\n\t"                                                                                \
+    "str %[n], [%[r], #44]\n\t"                                                                                \
+    "cmp %[v], %[wa]\n\t"                                                                                      \
+    "bne 3b\n\t"                                                                                               \
+    "b 6f\n\t"                                                                                                 \
+    "5:\n\t" /* the odd block, then the pairs if any (the Z flag of lsrs) */                                   \
+    BLOCK("r")                                                                                                 \
+    "bne 1b\n\t"                                                                                               \
+    "b 2b\n\t"                                                                                                 \
+    "6:\n\t"
+
+/* One value of te_quant_fast_output with the whole int8 range into A through SMMLAR (M: multiplier, K: k <<
+ * (r - 1), R: r; clobbers wa): ADD, SMMLAR, ADD, ASR, SSAT. te_rescale.h's te_sum_fast_dsp_one derives the form:
+ * (SMMLAR(2 A, M, K) - [A < 0]) >> r; exact where |A| < 2^30 and r <= 22 (te_conv_smml_fits). */
+#define TE_Q15_OUT_SMML_ASM(A, M, K, R)                                                                        \
+    "add %[wa], %[" A "], %[" A "]\n\t"                                                                        \
+    "smmlar %[wa], %[wa], %[" M "], %[" K "]\n\t"                                                              \
+    "add %[wa], %[wa], %[" A "], asr #31\n\t"                                                                 \
+    "asr %[wa], %[wa], %[" R "]\n\t"                                                                          \
+    "ssat %[" A "], #8, %[wa]\n\t"
+
+/* TE_PAIRS_ASM with the whole int8 range requantized through TE_Q15_OUT_SMML_ASM (the offset folded into K),
+ * the bias pair loaded twice by LDRD instead of copied, k loaded once a pair, the bias pointer, inputs and blocks
+ * by one LDM and pixel 1's outputs addressed from pixel 0's (out_c in the run, loaded with out0 by one LDRD): 53
+ * instructions a channel pair besides the blocks, TE_PAIRS_ASM's 62 (63 for te_conv_1x1_fast).
+ * EVEN (1: an even block count, the run's blocks field holding half of it) drops the odd-block test. */
+#define TE_SMML_START_0 "lsrs %[n], %[n], #1\n\t" "bcs 5f\n\t"
+#define TE_SMML_START_1 ""
+#define TE_SMML_ODD_0(BLOCK) "b 6f\n\t" "5:\n\t" BLOCK("r") "bne 1b\n\t" "b 2b\n\t"
+#define TE_SMML_ODD_1(BLOCK)
+#define TE_PAIRS_SMML_ASM(INPUTS, BLOCK, EVEN)                                                                 \
+    "3:\n\t"                                                                                                   \
+    "ldmia %[r], {%[v0], %[v], %[n]}\n\t" /* bias, inputs, blocks (v0: r0, v: r4, n: lr, ascending) */         \
+    INPUTS                                                                                                     \
+    "ldrd %[c00], %[c01], [%[v0]]\n\t"                                                                         \
+    "ldrd %[c10], %[c11], [%[v0]], #8\n\t"                                                                     \
+    "str %[v0], [%[r]]\n\t"                                                                                    \
+    "push {%[r]}\n\t"                                                                                          \
+    TE_SMML_START_##EVEN                                                                                       \
+    TE_PAIRS_BLOCKS_AND_QUANT_ASM(BLOCK)                                                                       \
+    "ldr %[wa], [%[r], #32]\n\t" /* k: K = k << (r - 1), R = r from ~s = r - 1 */                              \
+    "mvn %[v2], %[v2]\n\t"                                                                                     \
+    "lsl %[v], %[wa], %[v2]\n\t"                                                                               \
+    "add %[v2], %[v2], #1\n\t"                                                                                 \
+    "mvn %[v3], %[v3]\n\t"                                                                                     \
+    "lsl %[n], %[wa], %[v3]\n\t"                                                                               \
+    "add %[v3], %[v3], #1\n\t"                                                                                 \
+    TE_Q15_OUT_SMML_ASM("c00", "v0", "v", "v2")                                                                \
+    TE_Q15_OUT_SMML_ASM("c10", "v0", "v", "v2")                                                                \
+    TE_Q15_OUT_SMML_ASM("c01", "v1", "n", "v3")                                                                \
+    TE_Q15_OUT_SMML_ASM("c11", "v1", "n", "v3")                                                                \
+    "ldrd %[v], %[n], [%[r], #20]\n\t" /* the stores (out0, out_c), the next pair */                           \
+    "ldr %[wa], [%[r], #28]\n\t"                                                                               \
+    "strb %[c10], [%[v], %[n]]\n\t"                                                                            \
+    "strb %[c00], [%[v]], #1\n\t"                                                                              \
+    "strb %[c11], [%[v], %[n]]\n\t"                                                                            \
+    "strb %[c01], [%[v]], #1\n\t"                                                                              \
+    "str %[v], [%[r], #20]\n\t"                                                                                \
+    "cmp %[v], %[wa]\n\t"                                                                                      \
+    "bne 3b\n\t"                                                                                               \
+    TE_SMML_ODD_##EVEN(BLOCK) /* the odd block, then the pairs if any (the Z flag of lsrs) */                  \
+    "6:\n\t"
+
+/* te_pairs_asm's operands: the registers of TE_Q15_REGS, the accumulators, the run pointer in r7 (the
+ * blocks' T while it is pushed). */
+#define TE_PAIRS_OPERANDS                                                                                  \
+    : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [v] "=&r"(v), [w] "+r"(wr),      \
+      [n] "=&r"(n), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3), [wa] "=&r"(wa),           \
+      [wb] "=&r"(wb)                                                                                           \
+    : [r] "r"(r)                                                                                               \
+    : "cc", "memory"
+
+/* TE_PAIRS_ASM's values: q15 columns (te_conv_q15) or int8 inputs sign-extended on the fly (te_conv_1x1_fast,
+ * q15 0); wide (q15 only): the output offset is added after the shift (r up to 31), else folded into the high
+ * word (r up to 23). Returns w past the pairs' weights. */
+TE_ALWAYS_INLINE const int8_t *te_pairs_asm(te_pairs_run *run, const int8_t *w, const int q15, const int wide,
+                                            const int smml) {
+    TE_Q15_REGS;
+    register uint32_t c00 __asm("r8"), c01 __asm("r9"), c10 __asm("r10"), c11 __asm("r11");
+    register uint32_t v __asm("r4"), n __asm("lr");
+    register te_pairs_run *r __asm("r7") = run;
+    register const int8_t *wr __asm("r12") = w;
+#define TE_WIDE_PRE "ldr %[n], [%[r], #36]\n\t"
+#define TE_WIDE_POST "add %[wb], %[wb], %[n]\n\t"
+#define TE_1X1_INPUTS "ldr %[wb], [%[r], #40]\n\t"
+/* TE_PAIRS_ASM's heads: one LDM (bias, inputs, blocks), or for te_conv_1x1_fast single loads, which pipeline
+ * with pixel 1's (an LDM there would cost the cycle model one more cycle) */
+#define TE_LDM_HEAD "ldmia %[r], {%[v0], %[v], %[n]}\n\t"
+#define TE_1X1_HEAD "ldr %[v], [%[r], #4]\n\t" "ldr %[n], [%[r], #8]\n\t" TE_1X1_INPUTS "ldr %[v0], [%[r]]\n\t"
+    if (q15 && wide) {
+        __asm volatile(TE_PAIRS_ASM(TE_LDM_HEAD, TE_Q15_BLOCK_ASM, TE_WIDE_PRE, TE_WIDE_POST) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && (run->blocks & 1) == 0) {  /* the block count even: halved for the loop */
+        run->blocks >>= 1;
+        __asm volatile(TE_PAIRS_SMML_ASM("", TE_Q15_BLOCK_ASM, 1) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml) {
+        __asm volatile(TE_PAIRS_SMML_ASM("", TE_Q15_BLOCK_ASM, 0) TE_PAIRS_OPERANDS);
+    } else if (smml && (run->blocks & 1) == 0) {
+        run->blocks >>= 1;
+        __asm volatile(TE_PAIRS_SMML_ASM(TE_1X1_INPUTS, TE_PAIRS_1X1_BLOCK_ASM, 1) TE_PAIRS_OPERANDS);
+    } else if (smml) {
+        __asm volatile(TE_PAIRS_SMML_ASM(TE_1X1_INPUTS, TE_PAIRS_1X1_BLOCK_ASM, 0) TE_PAIRS_OPERANDS);
+    } else if (q15) {
+        __asm volatile(TE_PAIRS_ASM(TE_LDM_HEAD, TE_Q15_BLOCK_ASM, "", "") TE_PAIRS_OPERANDS);
+    } else {  /* te_conv_1x1_fast: the offset folded (te_conv_mode's TE_RQ_FAST_FULL) */
+        (void)wide;
+        __asm volatile(TE_PAIRS_ASM(TE_1X1_HEAD, TE_PAIRS_1X1_BLOCK_ASM, "", "") TE_PAIRS_OPERANDS);
+    }
+#undef TE_1X1_HEAD
+#undef TE_LDM_HEAD
+#undef TE_1X1_INPUTS
+#undef TE_WIDE_POST
+#undef TE_WIDE_PRE
+    return wr;
+}
+#undef TE_PAIRS_OPERANDS
+#undef TE_PAIRS_ASM
+#undef TE_PAIRS_SMML_ASM
+#undef TE_SMML_START_0
+#undef TE_SMML_START_1
+#undef TE_SMML_ODD_0
+#undef TE_SMML_ODD_1
+#undef TE_Q15_OUT_SMML_ASM
+#undef TE_PAIRS_1X1_BLOCK_ASM
+#undef TE_Q15_CHANNEL_ASM
+#undef TE_Q15_OUT_ASM
+#undef TE_Q15_REGS
+#undef TE_Q15_BLOCKS_ASM
+#undef TE_Q15_BLOCK_ASM
 #undef TE_MAC_2X2_BLOCK_ASM
 #endif
 
@@ -189,18 +480,32 @@ typedef struct {
     te_per_channel_quant_params quant;
     int32_t output_offset, act_min, act_max;
     int32_t per_channel, double_rounding;   /* fully connected only (convolutions: per channel, twice) */
+    int32_t smml;                           /* te_conv_q15: te_conv_smml_fits holds */
 } te_requant;
 
 /* How te_gemm_pixels requantizes: the convolutions' double rounding (generic, or through te_quant_fast where
  * every channel fits, then with the activation's clamp or the whole int8 range), or the fully-connected kernel's
- * own parameters. A constant at each call site. */
-enum { TE_RQ_CONV, TE_RQ_FC, TE_RQ_FAST, TE_RQ_FAST_FULL };
+ * own parameters. A constant at each call site. te_conv2d_s8_q15 also has TE_RQ_WIDE_FULL: te_quant_fast with
+ * the output offset added after the shift (te_quant_fast_fits_wide), the whole int8 range. */
+enum { TE_RQ_CONV, TE_RQ_FC, TE_RQ_FAST, TE_RQ_FAST_FULL, TE_RQ_WIDE_FULL };
 
 #if TE_CONV_FAST
 /* Whether te_quant_fast serves every channel (it does for the multipliers TFLite models carry). */
 static int te_quant_fast_all(const int32_t *mult, const int32_t *shift, int32_t channels, int32_t output_offset) {
     for (int32_t c = 0; c < channels; ++c) {
         if (!te_quant_fast_fits(mult[c], shift[c], output_offset)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+#endif
+
+#if TE_CONV_FAST && TE_DSP
+/* Whether te_quant_fast with the offset added after the shift serves every channel (te_conv2d_s8_q15). */
+static int te_quant_fast_wide_all(const int32_t *mult, const int32_t *shift, int32_t channels) {
+    for (int32_t c = 0; c < channels; ++c) {
+        if (!te_quant_fast_fits_wide(mult[c], shift[c])) {
             return 0;
         }
     }
@@ -222,9 +527,43 @@ TE_ALWAYS_INLINE int te_conv_mode(const te_conv_params *p, const int32_t *mult, 
 }
 
 
-/* te_quant_fast's value clamped to the activation (full: the whole int8 range, one saturation). */
-TE_ALWAYS_INLINE int8_t te_quant_fast_output(te_quant_fast f, int32_t acc, int32_t lo, int32_t hi, const int full) {
-    const int32_t v = te_quant_fast_scale(f, acc);
+#if TE_CONV_ASM
+/* Whether te_pairs_asm's SMMLAR requantization (TE_Q15_OUT_SMML_ASM) is exact for every channel of a layer whose
+ * te_conv_mode is TE_RQ_FAST_FULL or TE_RQ_WIDE_FULL (multipliers >= 0; both compute te_quant_fast's value with
+ * the whole int8 range): accumulators below 2^30 in magnitude (|bias| + 2^14 depth: int8 inputs times int8
+ * weights), so that 2 acc fits, a right shift r >= 1, and SMMLAR's sum y + K - 1 inside int32 with
+ * |y| <= |acc| mult / 2^31 + 1 and K = (2 output_offset + 1) 2^(r-1). A channel with r in [1, 22] and
+ * |bias| below the limit passes at once (|y| < 2^30, |K| <= 257 2^21 for an int8 output offset); the others
+ * are checked with their own bounds. */
+static int te_conv_smml_fits(const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t channels,
+                             int32_t depth, int32_t output_offset) {
+    const int32_t limit = (1 << 30) - (1 << 14) * depth;
+    if (limit <= 0 || output_offset < -128 || output_offset > 128) {
+        return 0;
+    }
+    for (int32_t c = 0; c < channels; ++c) {
+        if ((uint32_t)(-shift[c] - 1) < 22u && bias[c] < limit && bias[c] > -limit) {
+            continue;
+        }
+        const int32_t r = -shift[c];
+        const int64_t acc = (bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c]) + ((int64_t)1 << 14) * depth;
+        if (r < 1 || r > 30 || acc >= ((int64_t)1 << 30) || mult[c] < 0) {
+            return 0;
+        }
+        const int64_t k = ((int64_t)2 * output_offset + 1) * ((int64_t)1 << (r - 1));
+        if ((k < 0 ? -k : k) + ((acc * mult[c]) >> 31) + 2 >= ((int64_t)1 << 31)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+#endif
+
+/* te_quant_fast's value plus `post` (the output offset where f does not hold it), clamped to the activation
+ * (full: the whole int8 range, one saturation). */
+TE_ALWAYS_INLINE int8_t te_quant_fast_output(te_quant_fast f, int32_t acc, int32_t lo, int32_t hi, const int full,
+                                             int32_t post) {
+    const int32_t v = te_quant_fast_scale(f, acc) + post;
     return (int8_t)(full ? te_sat_s8(v) : te_clamp(v, lo, hi));
 }
 
@@ -232,7 +571,7 @@ TE_ALWAYS_INLINE int8_t te_requant_one(const te_requant *q, int32_t acc, int32_t
     if (mode == TE_RQ_FAST || mode == TE_RQ_FAST_FULL) {
         return te_quant_fast_output(
             te_quant_fast_channel(q->quant.multiplier[ch], q->quant.shift[ch], q->output_offset), acc, q->act_min,
-            q->act_max, mode == TE_RQ_FAST_FULL);
+            q->act_max, mode == TE_RQ_FAST_FULL, 0);
     }
     if (mode == TE_RQ_CONV) {
         const te_quant_ch qc = te_quant_channel(q->quant.multiplier[ch], q->quant.shift[ch]);
@@ -271,9 +610,44 @@ TE_ALWAYS_INLINE void te_gemm_pixels(const int8_t *x0, const int8_t *x1, int32_t
 
 static te_requant te_conv_requant(const te_conv_params *p, const int32_t *bias, const int32_t *mult,
                                   const int32_t *shift) {
-    const te_requant q = {bias, {mult, shift}, p->output_offset, p->activation.min, p->activation.max, 1, 1};
+    const te_requant q = {bias, {mult, shift}, p->output_offset, p->activation.min, p->activation.max, 1, 1, 0};
     return q;
 }
+
+#if TE_CONV_FAST
+#if TE_DSP
+static TE_NOINLINE void te_q15_run(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
+                                   int8_t *scratch, int32_t pixels);
+#endif
+
+/* The scratch-less kernels' leading pixels through te_conv2d_s8_q15's DSP path (speed builds): its scratch is
+ * taken from the output's tail, which is written last, so the pixel pairs whose outputs end before it run
+ * there; returns how many pixels ran (even; 0 without the DSP path, where the output is too short, or where a
+ * channel pair's depth times the channels is under 256: there, measured on the Cortex-M4 cycle model, the
+ * column expansion costs more than it saves). The output must not overlap the input (te_conv.h). */
+TE_ALWAYS_INLINE int32_t te_q15_lead(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                           const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output) {
+#if TE_DSP
+    const int32_t pixels = p->output.h * p->output.w, out_c = p->output.c;
+    const int32_t bytes = pixels * out_c, need = te_conv2d_s8_q15_get_buffer_size(p);
+    if (bytes < need + 2 * out_c + 3 || te_pad4(p->kernel.h * p->kernel.w * p->input.c) * out_c < 256) {
+        return 0;
+    }
+    /* the scratch at the last word-aligned address with `need` bytes before the output's end */
+    const uintptr_t end = (uintptr_t)(output + bytes);
+    int8_t *scratch = output + (int32_t)(((end - (uintptr_t)need) & ~(uintptr_t)3) - (uintptr_t)output);
+    const int32_t lead = (int32_t)(scratch - output) / out_c & ~1;
+    if (lead >= 2) {
+        te_q15_run(p, input, filter, bias, mult, shift, output, scratch, lead);
+    }
+    return lead;
+#else
+    (void)p, (void)input, (void)filter, (void)bias, (void)mult, (void)shift, (void)output;
+    return 0;
+#endif
+}
+#endif
 
 /* Channel pairs outside, pixels inside: the pair's requantization parameters are set up once. C4 is 1 when
  * input.c is a multiple of 4 and output.c even (a constant at each call site: no depth tail, no odd channel). */
@@ -320,16 +694,31 @@ TE_ALWAYS_INLINE void te_conv_1x1(const te_conv_params *p, const int8_t *input, 
  * int8 range (one saturation). */
 TE_ALWAYS_INLINE void te_conv_1x1_fast(const te_conv_params *p, const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                                       int8_t *output, const int FULL) {
+                                       int8_t *output, int32_t px0, const int FULL) {
     const int32_t pixels = p->output.h * p->output.w, out_c = p->output.c, depth = p->input.c & ~3;
     const int32_t off = p->output_offset, lo = p->activation.min, hi = p->activation.max;
 #define TE_1X1_OUT(f, v) \
     (int8_t)(FULL ? te_sat_s8(te_quant_fast_scale(f, v)) : te_clamp(te_quant_fast_scale(f, v), lo, hi))
-    for (int32_t px = 0; px < pixels; px += 2) {
+#if TE_CONV_ASM
+    const int smml = FULL && te_conv_smml_fits(bias, mult, shift, out_c, depth, off);
+#endif
+    for (int32_t px = px0; px < pixels; px += 2) {
         const int8_t *x0 = input + px * depth;
         int8_t *out = output + px * out_c;
         const int8_t *w = filter;
         if (px + 1 < pixels) {
+#if TE_CONV_ASM
+            if (FULL) {  /* the whole run of channel pairs in assembly */
+                te_pairs_run r = {bias, x0, depth / 4, mult, shift, out, out_c, out + out_c, 2 * off + 1, off,
+                                  x0 + depth, out + out_c};
+                if (smml) {
+                    te_pairs_asm(&r, w, 0, 0, 1);
+                } else {
+                    te_pairs_asm(&r, w, 0, 0, 0);
+                }
+                continue;
+            }
+#endif
             for (int32_t oc = 0; oc < out_c; oc += 2, w += 2 * depth) {
                 te_acc2x2 acc = {bias[oc], bias[oc + 1], bias[oc], bias[oc + 1]};
                 te_mac_2x2(x0, x0 + depth, w, depth, &acc);
@@ -358,25 +747,57 @@ void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t
     te_conv_1x1(p, input, filter, bias, mult, shift, output, 0);
 }
 
+#if TE_CONV_FAST
+/* te_conv_1x1_fast from pixel px0 (even) on. */
+static TE_NOINLINE void te_conv_1x1_fast_from(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                              int8_t *output, int32_t px0, int full) {
+    if (full) {
+        te_conv_1x1_fast(p, input, filter, bias, mult, shift, output, px0, 1);
+    } else {
+        te_conv_1x1_fast(p, input, filter, bias, mult, shift, output, px0, 0);
+    }
+}
+#endif
+
+/* te_conv_1x1 with C4 (a call of its own: te_conv2d_1x1_s8_c4's frame stays small under te_q15_lead's). */
+static TE_NOINLINE void te_conv_1x1_c4_generic(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                               const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                               int8_t *output) {
+    te_conv_1x1(p, input, filter, bias, mult, shift, output, 1);
+}
+
 void te_conv2d_1x1_s8_c4(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                          const int32_t *mult, const int32_t *shift, int8_t *output) {
 #if TE_CONV_FAST
     const int mode = te_conv_mode(p, mult, shift);
     if (mode != TE_RQ_CONV) {
-        if (mode == TE_RQ_FAST_FULL) {
-            te_conv_1x1_fast(p, input, filter, bias, mult, shift, output, 1);
-        } else {
-            te_conv_1x1_fast(p, input, filter, bias, mult, shift, output, 0);
-        }
+        /* two calls in turn, so that their frames do not stack up */
+        const int32_t px0 = te_q15_lead(p, input, filter, bias, mult, shift, output);
+        te_conv_1x1_fast_from(p, input, filter, bias, mult, shift, output, px0, mode == TE_RQ_FAST_FULL);
         return;
     }
 #endif
-    te_conv_1x1(p, input, filter, bias, mult, shift, output, 1);
+    te_conv_1x1_c4_generic(p, input, filter, bias, mult, shift, output);
 }
 
 int32_t te_conv2d_s8_get_buffer_size(const te_conv_params *p) {
     return 2 * te_pad4(p->kernel.h * p->kernel.w * p->input.c);
 }
+
+#if TE_CONV_FAST
+/* n bytes from src to dst, a word at a time. */
+TE_ALWAYS_INLINE void te_copy_run(const int8_t *src, int8_t *dst, int32_t n) {
+    int32_t c = 0;
+    for (; c + 4 <= n; c += 4) {
+        const uint32_t v = te_load_u32(src + c);
+        memcpy(dst + c, &v, sizeof v);
+    }
+    for (; c < n; ++c) {
+        dst[c] = src[c];
+    }
+}
+#endif
 
 /* Gather the receptive field of output pixel px into col (depth values), padding with the input zero point. A
  * kernel row inside the input (dilation 1) is one run of kernel.w * input.c bytes, copied a word at a time. */
@@ -392,15 +813,7 @@ static void te_im2col(const te_conv_params *p, const int8_t *input, int32_t px, 
         const int32_t iy = iy0 + ky * p->dilation.h;
 #if TE_CONV_FAST
         if (whole && iy >= 0 && iy < p->input.h) {
-            const int8_t *src = input + (iy * p->input.w + ix0) * p->input.c;
-            int32_t c = 0;
-            for (; c + 4 <= run; c += 4) {
-                const uint32_t v = te_load_u32(src + c);
-                memcpy(col + c, &v, sizeof v);
-            }
-            for (; c < run; ++c) {
-                col[c] = src[c];
-            }
+            te_copy_run(input + (iy * p->input.w + ix0) * p->input.c, col, run);
             col += run;
             continue;
         }
@@ -421,8 +834,55 @@ static void te_im2col(const te_conv_params *p, const int8_t *input, int32_t px, 
     }
 }
 
+#if TE_CONV_FAST
+/* The first input byte of output pixel (oy, ox)'s window where it lies inside the input with dilation 1 in x
+ * (each kernel row one run of kernel.w * input.c bytes), else NULL. */
+TE_ALWAYS_INLINE const int8_t *te_window_inside(const te_conv_params *p, const int8_t *input, int32_t oy,
+                                                int32_t ox) {
+    const int32_t iy0 = oy * p->stride.h - p->padding.h, ix0 = ox * p->stride.w - p->padding.w;
+    const int inside = p->dilation.w == 1 && iy0 >= 0 && iy0 + (p->kernel.h - 1) * p->dilation.h < p->input.h &&
+                       ix0 >= 0 && ix0 + p->kernel.w <= p->input.w;
+    return inside ? input + (iy0 * p->input.w + ix0) * p->input.c : NULL;
+}
+
+/* The first input bytes of pixels px0 and px1 (px0 or px0 + 1)'s windows (*s0, *s1) where both lie inside the
+ * input (te_window_inside); 0 where one reaches the border. */
+TE_ALWAYS_INLINE int te_pair_windows(const te_conv_params *p, const int8_t *input, int32_t px0, int32_t px1,
+                                     const int8_t **s0, const int8_t **s1) {
+    const int32_t oy0 = px0 / p->output.w, ox0 = px0 - oy0 * p->output.w;
+    const int next_row = px1 != px0 && ox0 + 1 == p->output.w;
+    *s0 = te_window_inside(p, input, oy0, ox0);
+    *s1 = te_window_inside(p, input, oy0 + next_row, next_row ? 0 : ox0 + (px1 - px0));
+    return *s0 != NULL && *s1 != NULL;
+}
+
+/* Two inside windows (te_pair_windows) as int8 columns c0 and c1, row by row: both rows a word at a time, the
+ * last word ending at the row's end (it may rewrite a few bytes of it); rows shorter than a word bytewise. */
+TE_ALWAYS_INLINE void te_copy_windows(const te_conv_params *p, const int8_t *s0, const int8_t *s1, int8_t *c0,
+                                      int8_t *c1) {
+    const int32_t run = p->kernel.w * p->input.c, row = p->dilation.h * p->input.w * p->input.c;
+    for (int32_t k = 0; k < p->kernel.h * run; k += run, s0 += row, s1 += row) {
+        if (run < 4) {
+            te_copy_run(s0, c0 + k, run);
+            te_copy_run(s1, c1 + k, run);
+            continue;
+        }
+        for (int32_t c = 0;; c += 4) {
+            const int32_t at = c + 4 < run ? c : run - 4;
+            const uint32_t a = te_load_u32(s0 + at), b = te_load_u32(s1 + at);
+            memcpy(c0 + k + at, &a, sizeof a);
+            memcpy(c1 + k + at, &b, sizeof b);
+            if (at == run - 4) {
+                break;
+            }
+        }
+    }
+}
+#endif
+
 TE_ALWAYS_INLINE void te_conv_im2col(const te_conv_params *p, const int8_t *input, const int8_t *filter,
-                                     const te_requant *q, int8_t *output, int8_t *scratch, const int mode) {
+                                     const te_requant *q, int8_t *output, int8_t *scratch, int32_t px0,
+                                     const int mode) {
     const int32_t depth = p->kernel.h * p->kernel.w * p->input.c, pixels = p->output.h * p->output.w;
     const int32_t out_c = p->output.c;
     /* the columns' padding to a multiple of 4 meets zero weights: zero it once, multiply whole blocks */
@@ -431,11 +891,37 @@ TE_ALWAYS_INLINE void te_conv_im2col(const te_conv_params *p, const int8_t *inpu
     for (int32_t k = depth; k < depth4; ++k) {
         col0[k] = col1[k] = 0;
     }
-    int32_t px = 0;
+#if TE_CONV_ASM
+    /* te_pairs_asm's SMMLAR requantization where it is exact for every channel (te_conv_smml_fits) */
+    const int smml = mode == TE_RQ_FAST_FULL && out_c % 2 == 0 &&
+                     te_conv_smml_fits(q->bias, q->quant.multiplier, q->quant.shift, out_c, depth4,
+                                       q->output_offset);
+#endif
+    int32_t px = px0;
     for (; px + 2 <= pixels; px += 2) {
-        te_im2col(p, input, px, col0);
-        te_im2col(p, input, px + 1, col1);
+#if TE_CONV_FAST
+        const int8_t *s0, *s1;
+        if (te_pair_windows(p, input, px, px + 1, &s0, &s1)) {
+            te_copy_windows(p, s0, s1, col0, col1);
+        } else
+#endif
+        {
+            te_im2col(p, input, px, col0);
+            te_im2col(p, input, px + 1, col1);
+        }
         int8_t *out = output + px * out_c;
+#if TE_CONV_ASM
+        if (mode == TE_RQ_FAST_FULL && out_c % 2 == 0) {  /* the channel pairs in assembly, as te_conv_1x1_fast */
+            te_pairs_run r = {q->bias, col0, depth4 / 4, q->quant.multiplier, q->quant.shift, out, out_c,
+                              out + out_c, 2 * q->output_offset + 1, q->output_offset, col1, out + out_c};
+            if (smml) {
+                te_pairs_asm(&r, filter, 0, 0, 1);
+            } else {
+                te_pairs_asm(&r, filter, 0, 0, 0);
+            }
+            continue;
+        }
+#endif
         te_gemm_pixels(col0, col1, depth4, out_c, filter, q, mode, out, out + out_c);
     }
     if (px < pixels) {
@@ -444,14 +930,27 @@ TE_ALWAYS_INLINE void te_conv_im2col(const te_conv_params *p, const int8_t *inpu
     }
 }
 
-void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
-                  const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
+/* te_conv2d_s8 from pixel px0 (even) on. */
+static TE_NOINLINE void te_conv2d_s8_from(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                          int8_t *output, int8_t *scratch, int32_t px0) {
     const te_requant q = te_conv_requant(p, bias, mult, shift);
     switch (te_conv_mode(p, mult, shift)) {   /* each mode a constant for its inlined copy */
-    case TE_RQ_FAST_FULL: te_conv_im2col(p, input, filter, &q, output, scratch, TE_RQ_FAST_FULL); break;
-    case TE_RQ_FAST: te_conv_im2col(p, input, filter, &q, output, scratch, TE_RQ_FAST); break;
-    default: te_conv_im2col(p, input, filter, &q, output, scratch, TE_RQ_CONV); break;
+    case TE_RQ_FAST_FULL: te_conv_im2col(p, input, filter, &q, output, scratch, px0, TE_RQ_FAST_FULL); break;
+    case TE_RQ_FAST: te_conv_im2col(p, input, filter, &q, output, scratch, px0, TE_RQ_FAST); break;
+    default: te_conv_im2col(p, input, filter, &q, output, scratch, px0, TE_RQ_CONV); break;
     }
+}
+
+void te_conv2d_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                  const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
+    /* two calls in turn, so that their frames do not stack up */
+#if TE_CONV_FAST
+    const int32_t px0 = te_q15_lead(p, input, filter, bias, mult, shift, output);
+#else
+    const int32_t px0 = 0;
+#endif
+    te_conv2d_s8_from(p, input, filter, bias, mult, shift, output, scratch, px0);
 }
 
 int32_t te_conv2d_s8_q15_get_buffer_size(const te_conv_params *p) {
@@ -490,67 +989,6 @@ static void te_im2col_q15(const te_conv_params *p, const int8_t *input, int32_t 
 }
 #endif
 
-/* te_conv_q15's inner loop in assembly (13 registers: the C code's values, nothing more). */
-#if TE_CONV_ASM
-/* The accumulators += `blocks` (>= 1) blocks of q15 columns v (pixel 0's two int16 pairs, then pixel 1's)
- * times a pair-packed channel pair w (4 int8 values per channel), exactly as te_conv_q15's C loop; returns w
- * past the blocks. */
-#define TE_Q15_BLOCK_ASM                                                                                       \
-    "ldrd %[v0], %[v1], [%[v]], #8\n\t"                                                                          \
-    "ldrd %[v2], %[v3], [%[v]], #8\n\t"                                                                          \
-    "ldr %[wv], [%[w]], #4\n\t"                                                                                  \
-    "sxtb16 %[t], %[wv]\n\t"                                                                                     \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                            \
-    "smlad %[c00], %[v0], %[t], %[c00]\n\t"                                                                      \
-    "smlad %[c00], %[v1], %[wv], %[c00]\n\t"                                                                     \
-    "smlad %[c10], %[v2], %[t], %[c10]\n\t"                                                                      \
-    "smlad %[c10], %[v3], %[wv], %[c10]\n\t"                                                                     \
-    "ldr %[wv], [%[w]], #4\n\t"                                                                                  \
-    "sxtb16 %[t], %[wv]\n\t"                                                                                     \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                            \
-    "smlad %[c01], %[v0], %[t], %[c01]\n\t"                                                                      \
-    "smlad %[c01], %[v1], %[wv], %[c01]\n\t"                                                                     \
-    "smlad %[c11], %[v2], %[t], %[c11]\n\t"                                                                      \
-    "smlad %[c11], %[v3], %[wv], %[c11]\n\t"
-
-/* The accumulators += `blocks` (>= 1) blocks of q15 columns v (pixel 0's two int16 pairs, then pixel 1's)
- * times a pair-packed channel pair w (4 int8 values per channel), as te_conv_q15's C loop computes them, two
- * blocks a trip; returns w past the blocks. */
-static inline const int8_t *te_q15_blocks_asm(const uint32_t *v, const int8_t *w, int32_t blocks, int32_t *a00,
-                                              int32_t *a01, int32_t *a10, int32_t *a11) {
-    int32_t c00 = *a00, c01 = *a01, c10 = *a10, c11 = *a11;
-    uint32_t v0, v1, v2, v3, wv, t;
-    int32_t pairs = blocks >> 1;
-    __asm volatile(
-        "cmp %[n], #0\n\t"
-        "beq 2f\n\t"
-        "1:\n\t"
-        TE_Q15_BLOCK_ASM
-        TE_Q15_BLOCK_ASM
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        "2:\n\t"
-        : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [v] "+r"(v), [w] "+r"(w),
-          [n] "+r"(pairs), [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3), [wv] "=&r"(wv),
-          [t] "=&r"(t)
-        :
-        : "cc", "memory");
-    if (blocks & 1) {
-        __asm volatile(
-            TE_Q15_BLOCK_ASM
-            : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [v] "+r"(v), [w] "+r"(w),
-              [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [v3] "=&r"(v3), [wv] "=&r"(wv), [t] "=&r"(t)
-            :
-            : "memory");
-    }
-    *a00 = c00;
-    *a01 = c01;
-    *a10 = c10;
-    *a11 = c11;
-    return w;
-}
-#undef TE_Q15_BLOCK_ASM
-#endif
 
 #if TE_DSP && TE_CONV_FAST
 /* Two int8 columns c0, c1 of depth4 values (a multiple of 4) sign-extended into the q15 layout. */
@@ -564,18 +1002,39 @@ static void te_expand_q15(const int8_t *c0, const int8_t *c1, int32_t depth4, ui
     }
 }
 
-/* Any input.c: both pixels' columns as int8 (te_im2col, the padding to a multiple of 4 zero) after the q15
- * columns, then sign-extended into them block by block. */
+/* Any input.c: both pixels' columns as int8 (te_im2col; te_conv_q15 zeroed their padding to a multiple of 4)
+ * after the q15 columns, then sign-extended into them block by block. */
 static void te_im2col_q15_any(const te_conv_params *p, const int8_t *input, int32_t px0, int32_t px1,
                               uint32_t *col) {
-    const int32_t depth = p->kernel.h * p->kernel.w * p->input.c, depth4 = te_pad4(depth);
+    const int32_t depth4 = te_pad4(p->kernel.h * p->kernel.w * p->input.c);
     int8_t *c0 = (int8_t *)(void *)(col + depth4), *c1 = c0 + depth4;
-    for (int32_t k = depth; k < depth4; ++k) {
-        c0[k] = c1[k] = 0;
-    }
     te_im2col(p, input, px0, c0);
     te_im2col(p, input, px1, c1);
     te_expand_q15(c0, c1, depth4, col);
+}
+
+/* Pixels px0 and px1 (px0 or px0 + 1)'s q15 columns where both windows lie inside the input (te_pair_windows),
+ * row by row: each kernel row sign-extended straight from the input when input.c is a multiple of 4, else
+ * copied as int8 after the q15 columns (te_copy_windows, as te_im2col_q15_any) and sign-extended at the end.
+ * Returns 0, writing nothing, where a window reaches the border. */
+static int te_im2col_q15_inside(const te_conv_params *p, const int8_t *input, int32_t px0, int32_t px1,
+                                uint32_t *col) {
+    const int8_t *s0, *s1;
+    if (!te_pair_windows(p, input, px0, px1, &s0, &s1)) {
+        return 0;
+    }
+    const int32_t run = p->kernel.w * p->input.c, row = p->dilation.h * p->input.w * p->input.c;
+    if (p->input.c % 4 == 0) {
+        for (int32_t ky = 0; ky < p->kernel.h; ++ky, s0 += row, s1 += row, col += run) {
+            te_expand_q15(s0, s1, run, col);
+        }
+        return 1;
+    }
+    const int32_t depth4 = te_pad4(p->kernel.h * run);
+    int8_t *c0 = (int8_t *)(void *)(col + depth4), *c1 = c0 + depth4;
+    te_copy_windows(p, s0, s1, c0, c1);
+    te_expand_q15(c0, c1, depth4, col);
+    return 1;
 }
 
 #endif
@@ -620,14 +1079,16 @@ TE_ALWAYS_INLINE const int8_t *te_q15_pair(const uint32_t *col, const int8_t *w,
         }
         return w;
     }
-    /* te_quant_fast: each channel's constants once, all values before the stores */
-    const int full = mode == TE_RQ_FAST_FULL;
-    const te_quant_fast f0 = te_quant_fast_channel(mult[oc], shift[oc], off);
-    const te_quant_fast f1 = te_quant_fast_channel(mult[oc + two], shift[oc + two], off);
-    const int8_t r00 = te_quant_fast_output(f0, a00, lo, hi, full);
-    const int8_t r10 = te_quant_fast_output(f0, a10, lo, hi, full);
-    const int8_t r01 = te_quant_fast_output(f1, a01, lo, hi, full);
-    const int8_t r11 = te_quant_fast_output(f1, a11, lo, hi, full);
+    /* te_quant_fast: each channel's constants once, all values before the stores; the offset folded into
+     * them, or added after the shift (wide) */
+    const int full = mode != TE_RQ_FAST, wide = mode == TE_RQ_WIDE_FULL;
+    const int32_t fold = wide ? 0 : off, post = wide ? off : 0;
+    const te_quant_fast f0 = te_quant_fast_channel(mult[oc], shift[oc], fold);
+    const te_quant_fast f1 = te_quant_fast_channel(mult[oc + two], shift[oc + two], fold);
+    const int8_t r00 = te_quant_fast_output(f0, a00, lo, hi, full, post);
+    const int8_t r10 = te_quant_fast_output(f0, a10, lo, hi, full, post);
+    const int8_t r01 = te_quant_fast_output(f1, a01, lo, hi, full, post);
+    const int8_t r11 = te_quant_fast_output(f1, a11, lo, hi, full, post);
     out[oc] = r00;
     if (two_px) {
         out[out_c + oc] = r10;
@@ -643,34 +1104,59 @@ TE_ALWAYS_INLINE const int8_t *te_q15_pair(const uint32_t *col, const int8_t *w,
 
 /* te_conv2d_s8_q15's DSP path, requantizing as `mode` says (a constant at each call site). */
 TE_ALWAYS_INLINE void te_conv_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter,
-                                  const te_requant *q, int8_t *output, int8_t *scratch, const int mode) {
+                                  const te_requant *q, int8_t *output, int8_t *scratch, int32_t pixels,
+                                  const int mode) {
     const int32_t blocks = te_pad4(p->kernel.h * p->kernel.w * p->input.c) / 4;
-    const int32_t pixels = p->output.h * p->output.w, out_c = p->output.c;
+    const int32_t out_c = p->output.c;
     const te_requant rq = *q;  /* a local copy: the int8 stores cannot alias it */
     uint32_t *col = (uint32_t *)(void *)scratch;
 #if TE_CONV_FAST
     const int pointwise = p->kernel.h == 1 && p->kernel.w == 1 && p->stride.h == 1 && p->stride.w == 1 &&
                           p->padding.h == 0 && p->padding.w == 0 && p->output.w == p->input.w &&
                           p->input.c % 4 == 0;
+    if (p->input.c % 4 != 0) {  /* the int8 columns' padding to a multiple of 4 (never written after) */
+        const int32_t depth = p->kernel.h * p->kernel.w * p->input.c;
+        int8_t *c0 = (int8_t *)(void *)(col + 4 * blocks), *c1 = c0 + 4 * blocks;
+        for (int32_t k = depth; k < 4 * blocks; ++k) {
+            c0[k] = c1[k] = 0;
+        }
+    }
 #endif
     for (int32_t px = 0; px < pixels; px += 2) {
         const int two_px = px + 1 < pixels;
+        const int32_t px1 = two_px ? px + 1 : px;
 #if TE_CONV_FAST
         if (pointwise) {  /* a 1x1 convolution's columns are its pixels' inputs: no geometry */
-            te_expand_q15(input + px * p->input.c, input + (two_px ? px + 1 : px) * p->input.c, p->input.c, col);
+            te_expand_q15(input + px * p->input.c, input + px1 * p->input.c, p->input.c, col);
+        } else if (te_im2col_q15_inside(p, input, px, px1, col)) {
+            /* both windows inside the input: done row by row */
         } else if (p->input.c % 4 != 0) {
-            te_im2col_q15_any(p, input, px, two_px ? px + 1 : px, col);
+            te_im2col_q15_any(p, input, px, px1, col);
         } else
 #endif
         {
             te_im2col_q15(p, input, px, col, 0);
-            te_im2col_q15(p, input, two_px ? px + 1 : px, col, 2);
+            te_im2col_q15(p, input, px1, col, 2);
         }
         int8_t *out = output + px * out_c;
         const int8_t *w = filter;
         int32_t oc = 0;
 #if TE_CONV_FAST  /* whole channel pairs with the pixel count a constant: no store conditions */
         if (two_px) {
+#if TE_CONV_ASM
+            if ((mode == TE_RQ_FAST_FULL || mode == TE_RQ_WIDE_FULL) && out_c >= 2) {
+                const int wide = mode == TE_RQ_WIDE_FULL;
+                te_pairs_run r = {rq.bias, col, blocks, rq.quant.multiplier, rq.quant.shift, out, out_c,
+                                  out + (out_c & ~1), wide && !rq.smml ? 1 : 2 * rq.output_offset + 1,
+                                  rq.output_offset, NULL, out + out_c};
+                if (rq.smml) {  /* TE_RQ_FAST_FULL or TE_RQ_WIDE_FULL: te_conv_smml_fits holds */
+                    w = te_pairs_asm(&r, w, 1, 0, 1);
+                } else {
+                    w = te_pairs_asm(&r, w, 1, wide, 0);
+                }
+                oc = out_c & ~1;
+            }
+#endif
             for (; oc + 2 <= out_c; oc += 2) {
                 w = te_q15_pair(col, w, blocks, &rq, out, out_c, oc, 1, 1, mode);
             }
@@ -687,6 +1173,39 @@ TE_ALWAYS_INLINE void te_conv_q15(const te_conv_params *p, const int8_t *input, 
 }
 #endif
 
+#if TE_DSP
+/* te_conv2d_s8_q15's DSP path over the first `pixels` output pixels (all of them, or an even count). */
+static TE_NOINLINE void te_q15_run(const te_conv_params *p, const int8_t *input, const int8_t *filter,
+                                   const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output,
+                                   int8_t *scratch, int32_t pixels) {
+    const te_requant q = te_conv_requant(p, bias, mult, shift);
+    int mode = te_conv_mode(p, mult, shift);
+#if TE_CONV_FAST
+    if (mode == TE_RQ_CONV && p->activation.min == -128 && p->activation.max == 127 &&
+        te_quant_fast_wide_all(mult, shift, p->output.c)) {
+        mode = TE_RQ_WIDE_FULL;
+    }
+#endif
+#if TE_CONV_ASM
+    te_requant qs = q;
+    qs.smml = (mode == TE_RQ_FAST_FULL || mode == TE_RQ_WIDE_FULL) &&
+              te_conv_smml_fits(bias, mult, shift, p->output.c, te_pad4(p->kernel.h * p->kernel.w * p->input.c),
+                                p->output_offset);
+    const te_requant *qp = &qs;
+#else
+    const te_requant *qp = &q;
+#endif
+    switch (mode) {
+#if TE_CONV_FAST
+    case TE_RQ_WIDE_FULL: te_conv_q15(p, input, filter, qp, output, scratch, pixels, TE_RQ_WIDE_FULL); break;
+#endif
+    case TE_RQ_FAST_FULL: te_conv_q15(p, input, filter, qp, output, scratch, pixels, TE_RQ_FAST_FULL); break;
+    case TE_RQ_FAST: te_conv_q15(p, input, filter, qp, output, scratch, pixels, TE_RQ_FAST); break;
+    default: te_conv_q15(p, input, filter, qp, output, scratch, pixels, TE_RQ_CONV); break;
+    }
+}
+#endif
+
 void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch) {
 #if TE_DSP
@@ -696,12 +1215,7 @@ void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t
         return;
     }
 #endif
-    const te_requant q = te_conv_requant(p, bias, mult, shift);
-    switch (te_conv_mode(p, mult, shift)) {
-    case TE_RQ_FAST_FULL: te_conv_q15(p, input, filter, &q, output, scratch, TE_RQ_FAST_FULL); break;
-    case TE_RQ_FAST: te_conv_q15(p, input, filter, &q, output, scratch, TE_RQ_FAST); break;
-    default: te_conv_q15(p, input, filter, &q, output, scratch, TE_RQ_CONV); break;
-    }
+    te_q15_run(p, input, filter, bias, mult, shift, output, scratch, p->output.h * p->output.w);
 #else
     /* Without the DSP path a pointwise layer keeps its direct kernel (no im2col copy); the rest is im2col. */
     if (p->kernel.h == 1 && p->kernel.w == 1 && p->stride.h == 1 && p->stride.w == 1 && p->padding.h == 0 &&
@@ -720,7 +1234,7 @@ void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t
 void te_fully_connected_s8(const te_fc_params *p, const int8_t *input, const int8_t *weights, const int32_t *bias,
                            const int32_t *mult, const int32_t *shift, int8_t *output) {
     const te_requant q = {bias, {mult, shift}, p->output_offset, p->activation.min, p->activation.max,
-                          p->per_channel, p->double_rounding};
+                          p->per_channel, p->double_rounding, 0};
     const int32_t depth = p->in_depth, n = p->out_depth;
     int32_t b = 0;
     for (; b + 2 <= p->batches; b += 2) {

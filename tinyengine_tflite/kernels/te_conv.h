@@ -46,7 +46,12 @@ int32_t te_conv2d_s8_q15_get_buffer_size(const te_conv_params *p);
 void te_conv2d_s8_q15(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);
 
-/* 1x1, stride 1, no padding: each pixel's input vector is read where it is (no scratch). */
+/* 1x1, stride 1, no padding: each pixel's input vector is read where it is (no scratch).
+ *
+ * te_conv2d_1x1_s8_c4 and te_conv2d_s8 require the output not to overlap the input (the compiler's planner never
+ * places a layer's input and output together; only the in-place depthwise kernels share them): on the DSP path
+ * of speed builds they run their leading pixel pairs through te_conv2d_s8_q15's path with its scratch taken from
+ * the output's tail, which is written last (te_conv.c: te_q15_lead). */
 void te_conv2d_1x1_s8(const te_conv_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift, int8_t *output);
 /* The same for input.c a multiple of 4 and output.c even (compiled without the tails). */

@@ -27,8 +27,30 @@ static int32_t te_dw_row_len(const te_dw_params *p) {
     return (te_dw_padded_width(p) + 2) & ~1;
 }
 
+/* The output plane of the in-place kernel's per-channel path, rounded up to keep the int16 buffers aligned. */
+static int32_t te_dw_plane_bytes(const te_dw_params *p) {
+    return (p->output.h * p->output.w + 3) & ~3;
+}
+
+/* The DSP speed path's channel-group ring (te_dw_ring4, below) where the shape allows it (square 3x3, 5x5 or 7x7
+ * kernel, dilation 1, depth multiplier 1, stride.w 1 or 2, 4 channels or more), else 0: the taps of 4 channels
+ * as SMLAD operands (two sets with stride.w 1), their 4 requantization constants (3 words each), then kernel.h
+ * ring slots of 4 int16 rows (one a channel) of te_dw_row_len values. Shape-only, so every build sizes it alike. */
+static int32_t te_dw_ring4_bytes(const te_dw_params *p) {
+    const int32_t k = p->kernel.h;
+    if (k != p->kernel.w || (k != 3 && k != 5 && k != 7) || p->dilation.h != 1 || p->dilation.w != 1 ||
+        p->depth_mult != 1 || (p->stride.w != 1 && p->stride.w != 2) || p->output.c < 4) {
+        return 0;
+    }
+    const int32_t tap_words = 4 * k * ((k + 1) / 2) * (p->stride.w == 1 ? 2 : 1);
+    return 4 * tap_words + 4 * 12 + 8 * k * te_dw_row_len(p);
+}
+
+/* The per-channel buffers (taps, then kernel.h rows), or more where the ring needs it beyond the in-place
+ * plane: the in-place scratch (the plane, then these) always holds the ring. */
 static int32_t te_dw_work_bytes(const te_dw_params *p) {
-    return 2 * p->kernel.h * ((p->kernel.w + 1) & ~1) + 2 * p->kernel.h * te_dw_row_len(p);
+    const int32_t work = 2 * p->kernel.h * ((p->kernel.w + 1) & ~1) + 2 * p->kernel.h * te_dw_row_len(p);
+    return TE_MAX(work, te_dw_ring4_bytes(p) - te_dw_plane_bytes(p));
 }
 
 int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p) {
@@ -290,14 +312,14 @@ TE_ALWAYS_INLINE void te_dw_tap_words(const int8_t *f, uint32_t *ta, uint32_t *t
 
 /* acc[0..P) += one kernel row (taps ta/tb) over the P outputs whose windows start at x[0], x[S], ...; x is
  * word-aligned. */
-TE_ALWAYS_INLINE void te_dw_tile_row(const int16_t *x, const uint32_t *ta, const uint32_t *tb, int32_t *acc,
-                                     const int32_t K, const int32_t S, const int32_t P) {
+TE_ALWAYS_INLINE void te_dw_tile_row_at(const int16_t *x, const uint32_t *ta, const uint32_t *tb, int32_t *acc,
+                                        const int32_t K, const int32_t S, const int32_t P, const int32_t PS) {
     const int32_t W = TE_DW_PAIRS(K);
     const int32_t words = S == 1 ? (P + 1) / 2 + W - 1 : P + W - 1;
     uint32_t v[TE_DW_TILE + TE_DW_PAIRS(TE_DW_MAX_K)];
     TE_UNROLL
     for (int32_t m = 0; m < words; ++m) {
-        v[m] = te_load_u32(x + 2 * m);
+        v[m] = te_load_u32(x + PS * m);
     }
     TE_UNROLL
     for (int32_t i = 0; i < W; ++i) {
@@ -313,6 +335,12 @@ TE_ALWAYS_INLINE void te_dw_tile_row(const int16_t *x, const uint32_t *ta, const
             }
         }
     }
+}
+
+/* te_dw_tile_row_at on a row of consecutive int16 values (a pair every 2). */
+TE_ALWAYS_INLINE void te_dw_tile_row(const int16_t *x, const uint32_t *ta, const uint32_t *tb, int32_t *acc,
+                                     const int32_t K, const int32_t S, const int32_t P) {
+    te_dw_tile_row_at(x, ta, tb, acc, K, S, P, 2);
 }
 
 /* Requantizes n <= P accumulators to out[0], out[step], ...; the test of the shift's sign is made once. */
@@ -422,15 +450,6 @@ TE_DW_FAST_FN(5, 2)
 TE_DW_FAST_FN(7, 1)
 TE_DW_FAST_FN(7, 2)
 
-/* --- The fast path's channel groups: 4 channels at a time straight from NHWC ---------------------------------
- *
- * On small planes the per-channel tiles above spend most of their time on fixed costs (the taps, the rows'
- * gathering, each row's setup). A group of 4 adjacent channels instead reads one word of input per tap
- * (channels c..c+3 of a pixel), splits it with SXTB16 into the lanes (c, c+2) and (c+1, c+3), and multiplies
- * lane by lane (SMLABB / SMLATT) with the group's taps, made into the same lanes once per group. Taps outside
- * the input read the zero point (te_depthwise.h). */
-#define TE_DW_GROUP 4
-
 /* Hides where a pointer points from the optimizer, so that the taps and quantization constants are loaded at
  * each pixel where they are used rather than hoisted out of the pixel loop and spilled to a copy on the stack
  * (a smaller frame; the stack high-water mark grows less). */
@@ -440,185 +459,236 @@ TE_DW_FAST_FN(7, 2)
 #define TE_DW_OPAQUE(ptr) ((void)(ptr))
 #endif
 
-/* The group's K * K taps from the channel-major filter f (channel c0 first): w[2t] = (c0, c0 + 2) and
- * w[2t + 1] = (c0 + 1, c0 + 3) of tap t. */
-TE_ALWAYS_INLINE void te_dw_group_taps(const int8_t *f, uint32_t *w, const int32_t KK) {
-    TE_UNROLL
-    for (int32_t t = 0; t < KK; ++t) {
-        w[2 * t] = te_dw_pair(f[t], f[2 * KK + t]);
-        w[2 * t + 1] = te_dw_pair(f[KK + t], f[3 * KK + t]);
-    }
-}
+/* A compiler barrier for memory accesses (no instruction): loads are not scheduled across it. */
+#if defined(__GNUC__)
+#define TE_DW_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define TE_DW_BARRIER() ((void)0)
+#endif
 
-/* acc + the products of the bottom (te_smlabb) or top (te_smlatt) int16 lanes of x and y. */
+/* (lo.lane0, hi.lane0) and (lo.lane1, hi.lane1): PKHBT and PKHTB (gcc does not always form them from C). */
 #if defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP)
-static inline int32_t te_smlabb(uint32_t x, uint32_t y, int32_t acc) {
-    return __smlabb((int32_t)x, (int32_t)y, acc);
+static inline uint32_t te_dw_pkhbt(uint32_t lo, uint32_t hi) {
+    uint32_t r;
+    __asm("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
 }
-static inline int32_t te_smlatt(uint32_t x, uint32_t y, int32_t acc) {
-    return __smlatt((int32_t)x, (int32_t)y, acc);
+static inline uint32_t te_dw_pkhtb(uint32_t hi, uint32_t lo) {
+    uint32_t r;
+    __asm("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+    return r;
 }
 #else
-static inline int32_t te_smlabb(uint32_t x, uint32_t y, int32_t acc) {
-    return (int32_t)((uint32_t)acc + (uint32_t)((int32_t)(int16_t)x * (int32_t)(int16_t)y));
+static inline uint32_t te_dw_pkhbt(uint32_t lo, uint32_t hi) {
+    return (lo & 0xFFFFu) | (hi << 16);
 }
-static inline int32_t te_smlatt(uint32_t x, uint32_t y, int32_t acc) {
-    return te_smlabb(x >> 16, y >> 16, acc);
+static inline uint32_t te_dw_pkhtb(uint32_t hi, uint32_t lo) {
+    return (hi & 0xFFFF0000u) | (lo >> 16);
 }
 #endif
 
-/* acc[0..4) += the group's products for one tap: x holds the tap's input bytes of channels c0..c0+3. */
-TE_ALWAYS_INLINE void te_dw_group_mac(uint32_t x, const uint32_t *w, int32_t *acc) {
-    const uint32_t x02 = te_sxtb16(x), x13 = te_sxtb16_hi(x), w02 = w[0], w13 = w[1];
-    acc[0] = te_smlabb(x02, w02, acc[0]);
-    acc[2] = te_smlatt(x02, w02, acc[2]);
-    acc[1] = te_smlabb(x13, w13, acc[1]);
-    acc[3] = te_smlatt(x13, w13, acc[3]);
-}
+/* --- The fast path's channel-group ring: 4 channels gathered at once ----------------------------------------
+ *
+ * The per-channel tiles above gather each channel's rows one byte at a time (a strided load per value). Here a
+ * group of 4 adjacent channels shares the gathering: a ring of kernel.h slots (te_dw_ring4_bytes) holds, per
+ * input row, the 4 channels' int16 rows (the per-channel tiles' layout), filled from one 32-bit load per input
+ * pixel (SXTB16 into the lanes (c, c+2) and (c+1, c+3), then PKHBT/PKHTB into each channel's column pairs, 4
+ * words stored per 2 pixels). The ring rotates by slot index (no row is copied); each input row is gathered
+ * once per group. The 4 channels' output rows are then the per-channel tiles (4 adjacent outputs share their
+ * loads, the taps are SMLAD operands kept in the scratch per channel of the group, te_quant_fast's
+ * requantization). In place, output row oy goes straight over the input: it covers input rows <= oy (output.w
+ * <= input.w) of the group's 4 channels only, all gathered by then (padding.h < kernel.h), and no later gather
+ * reads them. */
 
-/* acc[0..4) += the window whose top-left input pixel is (iy0, ix0) (channel c0 of the group at in). Border:
- * some taps may fall outside the input (they take zp4, the zero point in each byte); otherwise the taps are
- * read by walking a pointer. */
-TE_ALWAYS_INLINE void te_dw_group_window(const int8_t *in, int32_t in_h, int32_t in_w, int32_t C, int32_t iy0,
-                                         int32_t ix0, const uint32_t *w, uint32_t zp4, int32_t *acc,
-                                         const int32_t K, const int Border) {
-    if (!Border) {
-        const int8_t *x = in + (iy0 * in_w + ix0) * C;
-        int32_t next_row = (in_w - K) * C;
-        TE_DW_OPAQUE(x);  /* one walking pointer, not K * K pointers stepped per pixel on the stack */
-        TE_DW_OPAQUE(next_row);
-        TE_UNROLL
-        for (int32_t ky = 0; ky < K; ++ky, x += next_row) {
-            TE_UNROLL
-            for (int32_t kx = 0; kx < K; ++kx, x += C) {
-                te_dw_group_mac(te_load_u32(x), w + 2 * (ky * K + kx), acc);
-            }
-        }
+/* Row iy of channels c0..c0+3 (in = input + c0) into a slot: column pair j (columns 2j, 2j + 1) of channel c is
+ * the word at int16 dst[8 j + 2 c], so a pair's 4 channels are 4 consecutive words (columns [lo, hi) from the
+ * input, the others keep the zero point); a row outside the input is all zero point. */
+TE_ALWAYS_INLINE void te_dw_gather4(const te_dw_params *p, const int8_t *in, int32_t iy, int16_t *dst,
+                                    int32_t len, int32_t lo, int32_t hi) {
+    if (iy < 0 || iy >= p->input.h) {
+        te_dw_fill(dst, 0, 4 * len, (int16_t)(-p->input_offset));
         return;
     }
-    /* bit kx of cols: column ix0 + kx is inside the input, found once per window */
-    uint32_t cols = 0;
-    TE_UNROLL
-    for (int32_t kx = 0; kx < K; ++kx) {
-        cols |= (uint32_t)((uint32_t)(ix0 + kx) < (uint32_t)in_w) << kx;
+    const int32_t C = p->input.c;
+    const int8_t *src = in + (iy * p->input.w + lo - p->padding.w) * C;
+    int32_t j = lo;
+    if ((j & 1) && j < hi) {
+        const uint32_t a = te_load_u32(src);
+        int16_t *d = dst + 8 * (j >> 1) + 1;
+        d[0] = (int8_t)a;
+        d[2] = (int8_t)(a >> 8);
+        d[4] = (int8_t)(a >> 16);
+        d[6] = (int8_t)(a >> 24);
+        ++j;
+        src += C;
     }
-    const int8_t *row = in + (iy0 * in_w + ix0) * C;
-    int32_t row_step = in_w * C;
-    TE_DW_OPAQUE(row);
-    TE_DW_OPAQUE(row_step);
+    uint32_t *d = (uint32_t *)(void *)(dst + 4 * j);  /* j even: pair j / 2 */
+    for (; j + 2 <= hi; j += 2, src += 2 * C, d += 4) {
+        const uint32_t a = te_load_u32(src), b = te_load_u32(src + C);
+        const uint32_t a02 = te_sxtb16(a), b02 = te_sxtb16(b), a13 = te_sxtb16_hi(a), b13 = te_sxtb16_hi(b);
+        d[0] = te_dw_pkhbt(a02, b02);
+        d[1] = te_dw_pkhbt(a13, b13);
+        d[2] = te_dw_pkhtb(b02, a02);
+        d[3] = te_dw_pkhtb(b13, a13);
+    }
+    if (j < hi) {
+        const uint32_t a = te_load_u32(src);
+        int16_t *e = dst + 4 * j;
+        e[0] = (int8_t)a;
+        e[2] = (int8_t)(a >> 8);
+        e[4] = (int8_t)(a >> 16);
+        e[6] = (int8_t)(a >> 24);
+    }
+}
+
+/* One tile of P outputs (n stored) of a channel's output row from column ox: rows r, taps ta/tb. */
+TE_ALWAYS_INLINE void te_dw_r4_tile(const int16_t *const *r, int32_t ox, const uint32_t *ta, const uint32_t *tb,
+                                    int32_t bias, const te_quant_fast *q, int32_t lo, int32_t hi, int8_t *out,
+                                    int32_t step, int32_t n, const int32_t K, const int32_t S, const int32_t P,
+                                    const int Full, const int32_t Ch) {
+    int32_t acc[TE_DW_TILE];
     TE_UNROLL
-    for (int32_t ky = 0; ky < K; ++ky, row += row_step) {
-        const uint32_t in_row = (uint32_t)(iy0 + ky) < (uint32_t)in_h ? cols : 0;
-        TE_UNROLL
-        for (int32_t kx = 0; kx < K; ++kx) {
-            const uint32_t x = (in_row >> kx) & 1 ? te_load_u32(row + kx * C) : zp4;
-            te_dw_group_mac(x, w + 2 * (ky * K + kx), acc);
+    for (int32_t j = 0; j < P; ++j) {
+        acc[j] = bias;
+    }
+    TE_UNROLL
+    for (int32_t ky = 0; ky < K; ++ky) {
+        te_dw_tile_row_at(r[ky] + ox * S * 4 + 2 * Ch, ta + ky * TE_DW_PAIRS(K), tb + ky * TE_DW_PAIRS(K), acc, K,
+                          S, P, 8);
+        TE_DW_BARRIER();  /* a kernel row's loads stay after the previous row's MACs: fewer values live */
+    }
+    const te_quant_fast qv = *q;
+    TE_UNROLL
+    for (int32_t j = 0; j < P; ++j) {
+        if (j < n) {
+            int32_t v = te_quant_fast_scale(qv, acc[j]);
+            if (Full) {  /* the activation clamps to int8's range: one SSAT */
+                out[j * step] = (int8_t)te_sat_s8(v);
+            } else {
+                v = TE_MAX(v, lo);
+                out[j * step] = (int8_t)TE_MIN(v, hi);
+            }
+            TE_DW_BARRIER();  /* one output's requantization at a time: fewer values live */
         }
     }
 }
 
-/* The group's 4 outputs as one word (channel c0 in the low byte), requantized by te_quant_fast (the groups run
- * only where every channel allows it). */
-TE_ALWAYS_INLINE uint32_t te_dw_group_out(const te_quant_fast *q, const int32_t *acc, int32_t lo, int32_t hi) {
-    uint32_t v = 0;
-    TE_UNROLL
-    for (int32_t j = 0; j < TE_DW_GROUP; ++j) {
-        v |= (uint32_t)(uint8_t)te_clamp(te_quant_fast_scale(q[j], acc[j]), lo, hi) << (8 * j);
-    }
-    return v;
-}
-
-/* Output row oy of the group (channels c0..c0+3 at in, taps w, bias from c0) into dst: 4 bytes a pixel, pixel
- * ox at dst + ox * dst_step. */
-TE_ALWAYS_INLINE void te_dw_group_row(const te_dw_params *p, const int8_t *in, const uint32_t *w,
-                                      const int32_t *bias, const te_quant_fast *q, uint32_t zp4, int32_t oy,
-                                      int8_t *dst, int32_t dst_step, const int32_t K) {
-    const int32_t in_h = p->input.h, in_w = p->input.w, C = p->input.c, out_w = p->output.w;
-    const int32_t sw = p->stride.w, lo = p->activation.min, hi = p->activation.max;
-    const int32_t iy0 = oy * p->stride.h - p->padding.h;
-    const int rows_in = iy0 >= 0 && iy0 + K <= in_h;
-    for (int32_t ox = 0, ix0 = -p->padding.w; ox < out_w; ++ox, ix0 += sw, dst += dst_step) {
-        int32_t acc[TE_DW_GROUP] = {bias[0], bias[1], bias[2], bias[3]};
-        const uint32_t *wt = w;
-        TE_DW_OPAQUE(wt);
-        if (rows_in && ix0 >= 0 && ix0 + K <= in_w) {
-            te_dw_group_window(in, in_h, in_w, C, iy0, ix0, wt, zp4, acc, K, 0);
-        } else {
-            te_dw_group_window(in, in_h, in_w, C, iy0, ix0, wt, zp4, acc, K, 1);
-        }
+/* A channel's output row (out_w outputs to out[0], out[step], ...) from its K rows r. */
+TE_ALWAYS_INLINE void te_dw_r4_row(const int16_t *const *r, const uint32_t *ta, const uint32_t *tb, int32_t bias,
+                                   const te_quant_fast *q, int32_t lo, int32_t hi, int8_t *out, int32_t step,
+                                   int32_t out_w, const int32_t K, const int32_t S, const int Full,
+                                   const int32_t Ch) {
+    int32_t ox = 0;
+    for (; ox + TE_DW_TILE <= out_w; ox += TE_DW_TILE) {
+        const uint32_t *a = ta, *b = tb;
         const te_quant_fast *qt = q;
+        const int16_t *const *rr = r;
+        /* the taps, constants and row pointers loaded where used, not held (and spilled) across the row */
+        TE_DW_OPAQUE(a);
+        TE_DW_OPAQUE(b);
         TE_DW_OPAQUE(qt);
-        const uint32_t v = te_dw_group_out(qt, acc, lo, hi);
-        memcpy(dst, &v, sizeof v);
+        TE_DW_OPAQUE(rr);
+        te_dw_r4_tile(rr, ox, a, b, bias, qt, lo, hi, out + ox * step, step, TE_DW_TILE, K, S, TE_DW_TILE, Full, Ch);
+    }
+    /* the last 1-3 outputs: one tile of that many (its reads stay inside the row's slack, as
+     * te_dw_channel_fast's: a row has one value past its padded width) */
+    int8_t *o = out + ox * step;
+    const int32_t n = out_w - ox;
+    if (n == 3) {
+        te_dw_r4_tile(r, ox, ta, tb, bias, q, lo, hi, o, step, 3, K, S, 3, Full, Ch);
+    } else if (n == 2) {
+        te_dw_r4_tile(r, ox, ta, tb, bias, q, lo, hi, o, step, 2, K, S, 2, Full, Ch);
+    } else if (n == 1) {
+        te_dw_r4_tile(r, ox, ta, tb, bias, q, lo, hi, o, step, 1, K, S, 1, Full, Ch);
     }
 }
 
-/* Channels c0..c0+3 of a depthwise convolution with depth multiplier 1 (square K, dilation 1, any stride); w
- * (2 K K words) is the caller's. Normal (ring == NULL): straight into output. In place (ring: `slots` rows of
- * output.w pixels of 4 bytes): an output row is kept in the ring until no later output row reads the input rows
- * its bytes cover (rows <= oy, as output.w <= input.w), i.e. until the next row's first input row is past it. */
-TE_ALWAYS_INLINE void te_dw_group(const te_dw_params *p, const int8_t *input, const int8_t *filter,
-                                  const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t c0,
-                                  int8_t *output, int8_t *ring, int32_t slots, uint32_t *w, const int32_t K) {
-    te_dw_group_taps(filter + c0 * K * K, w, K * K);
-    te_quant_fast q[TE_DW_GROUP];
-    for (int32_t j = 0; j < TE_DW_GROUP; ++j) {
-        q[j] = te_quant_fast_channel(mult[c0 + j], shift[c0 + j], p->output_offset);
-    }
-    const uint32_t zp4 = (uint32_t)(uint8_t)(-p->input_offset) * 0x01010101u;
-    const int32_t C = p->output.c, out_w = p->output.w, out_h = p->output.h;
-    const int8_t *in = input + c0;
-    int8_t *out = output + c0;
-    int32_t done = 0;  /* output rows written back from the ring */
-    for (int32_t oy = 0; oy < out_h; ++oy) {
-        te_dw_group_row(p, in, w, bias + c0, q, zp4, oy,
-                        ring == NULL ? out + oy * out_w * C : ring + (oy % slots) * out_w * 4, ring == NULL ? C : 4,
-                        K);
-        if (ring == NULL) {
-            continue;
+/* The whole groups of 4 channels (te_dw_ring4_bytes of scratch); returns the channels done (the rest are the
+ * caller's). Every channel's requantization must be te_quant_fast's. */
+TE_ALWAYS_INLINE int32_t te_dw_ring4(const te_dw_params *p, const int8_t *input, const int8_t *filter,
+                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                     int8_t *output, int8_t *scratch, const int32_t K, const int32_t S,
+                                     const int Full) {
+    const int32_t T = K * TE_DW_PAIRS(K);
+    uint32_t *const ta = (uint32_t *)(void *)scratch;
+    uint32_t *const tb = ta + 4 * T;
+    te_quant_fast *const q = (te_quant_fast *)(void *)(ta + 4 * T * (S == 1 ? 2 : 1));
+    int16_t *const rows = (int16_t *)(void *)(q + 4);
+    const int32_t len = te_dw_row_len(p);
+    const int32_t lo_col = TE_MIN(p->padding.w, len), hi_col = TE_MIN(p->padding.w + p->input.w, len);
+    const int32_t C = p->output.c, out_w = p->output.w, out_h = p->output.h, sh = p->stride.h;
+    const int32_t pad_top = p->padding.h, lo = p->activation.min, hi = p->activation.max;
+    const int32_t groups = C / 4;
+    te_dw_fill(rows, 0, 4 * K * len, (int16_t)(-p->input_offset));
+    for (int32_t g = 0; g < groups; ++g) {
+        const int32_t c0 = 4 * g;
+        for (int32_t j = 0; j < 4; ++j) {
+            te_dw_tap_words(filter + (c0 + j) * K * K, ta + j * T, S == 1 ? tb + j * T : NULL, K);
+            q[j] = te_quant_fast_channel(mult[c0 + j], shift[c0 + j], p->output_offset);
         }
-        const int32_t next = oy + 1 < out_h ? (oy + 1) * p->stride.h - p->padding.h : out_h;
-        for (; done <= oy && done < next; ++done) {
-            const int8_t *src = ring + (done % slots) * out_w * 4;
-            int8_t *o = out + done * out_w * C;
-            for (int32_t ox = 0; ox < out_w; ++ox, src += 4, o += C) {
-                memcpy(o, src, 4);
+        const int8_t *in = input + c0;
+        int32_t row = -pad_top, slot = 0;
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            const int32_t iy0 = oy * sh - pad_top;
+            if (row < iy0) {  /* a stride larger than the kernel skips rows */
+                slot = (slot + iy0 - row) % K;
+                row = iy0;
+            }
+            for (; row < iy0 + K; ++row) {
+                te_dw_gather4(p, in, row, rows + slot * 4 * len, len, lo_col, hi_col);
+                slot = slot + 1 == K ? 0 : slot + 1;
+            }
+            int8_t *out = output + oy * out_w * C + c0;
+            const int16_t *r[TE_DW_MAX_K];  /* the slots of kernel rows 0.., from the slot of row iy0 */
+            int32_t s = slot;
+            TE_UNROLL
+            for (int32_t ky = 0; ky < K; ++ky) {
+                r[ky] = rows + s * 4 * len;
+                s = s + 1 == K ? 0 : s + 1;
+            }
+            if (Full) {
+                TE_UNROLL  /* channel c of the group a constant: its words at immediate offsets */
+                for (int32_t c = 0; c < 4; ++c) {
+                    te_dw_r4_row(r, ta + c * T, tb + c * T, bias[c0 + c], q + c, lo, hi, out + c, C, out_w, K, S,
+                                 Full, c);
+                }
+            } else {  /* a clamped activation (rarer): one copy of the row's code */
+                for (int32_t c = 0; c < 4; ++c) {
+                    te_dw_r4_row(r, ta + c * T, tb + c * T, bias[c0 + c], q + c, lo, hi, out + c, C, out_w, K, S,
+                                 Full, c);
+                }
             }
         }
     }
+    return groups * 4;
 }
 
-/* The whole groups of a depthwise convolution (te_dw_group); returns the channels done (the rest are the
- * caller's). */
-#define TE_DW_GROUP_FN(K)                                                                                     \
-    static TE_DW_NOINLINE int32_t te_dw_groups_k##K(const te_dw_params *p, const int8_t *input,               \
-                                                    const int8_t *filter, const int32_t *bias,                 \
-                                                    const int32_t *mult, const int32_t *shift, int8_t *output,  \
-                                                    int8_t *ring, int32_t slots) {                             \
-        const int32_t groups = p->output.c / TE_DW_GROUP;                                                     \
-        uint32_t w[2 * K * K];                                                                                 \
-        for (int32_t g = 0; g < groups; ++g) {                                                                 \
-            te_dw_group(p, input, filter, bias, mult, shift, g * TE_DW_GROUP, output, ring, slots, w, K);      \
+#define TE_DW_RING4_FN(K, S)                                                                                   \
+    static TE_DW_NOINLINE int32_t te_dw_ring4_k##K##_s##S(const te_dw_params *p, const int8_t *input,         \
+                                                          const int8_t *filter, const int32_t *bias,           \
+                                                          const int32_t *mult, const int32_t *shift,           \
+                                                          int8_t *output, int8_t *scratch) {                   \
+        if (p->activation.min == -128 && p->activation.max == 127) {                                           \
+            return te_dw_ring4(p, input, filter, bias, mult, shift, output, scratch, K, S, 1);                 \
         }                                                                                                      \
-        return groups * TE_DW_GROUP;                                                                           \
+        return te_dw_ring4(p, input, filter, bias, mult, shift, output, scratch, K, S, 0);                     \
     }
-TE_DW_GROUP_FN(3)
-TE_DW_GROUP_FN(5)
+TE_DW_RING4_FN(3, 1)
+TE_DW_RING4_FN(3, 2)
+TE_DW_RING4_FN(5, 1)
+TE_DW_RING4_FN(5, 2)
+TE_DW_RING4_FN(7, 1)
+TE_DW_RING4_FN(7, 2)
 
-/* The groups' function for kernel K where they apply and pay, NULL elsewhere: square K of 3 or 5 with dilation
- * 1, depth multiplier 1, every channel's requantization te_quant_fast's, and an output plane where the
- * per-channel tiles' fixed costs (per channel and per row) dominate. Measured on the suite's layers (Cortex-M4
- * -O2, estimated cycles): with stride 1 the groups win on rows of up to 6 outputs (3x3, 5x5, 6x6, 25x5: 10-20%)
- * and lose from 10 (10x10 even, 12x12, 20x20 and 40x40 by 6-25%; 5x5 kernels on 10x10 by 45%); with stride 2
- * they win on every plane the suite has, up to 24x24 outputs (20x20: 4%, 24x24: 9%); they lose on 7x7
- * kernels, whose tiles share more loads. */
-typedef int32_t (*te_dw_groups_fn)(const te_dw_params *, const int8_t *, const int8_t *, const int32_t *,
-                                   const int32_t *, const int32_t *, int8_t *, int8_t *, int32_t);
-static te_dw_groups_fn te_dw_groups_of(const te_dw_params *p, const int32_t *mult, const int32_t *shift,
-                                        const int32_t K) {
-    const int32_t outputs = p->output.h * p->output.w;
-    if (!K || K == 7 || p->depth_mult != 1 || p->output.c < TE_DW_GROUP ||
-        (p->stride.w == 1 ? outputs > 25 && p->output.w > 6 : outputs > 576)) {
+typedef int32_t (*te_dw_ring4_fn)(const te_dw_params *, const int8_t *, const int8_t *, const int32_t *,
+                                  const int32_t *, const int32_t *, int8_t *, int8_t *);
+
+/* The ring's function for kernel K where it applies (te_dw_ring4_bytes not 0 and within `room` bytes of
+ * scratch, every channel's requantization te_quant_fast's), NULL elsewhere. */
+static te_dw_ring4_fn te_dw_ring4_of(const te_dw_params *p, const int32_t *mult, const int32_t *shift,
+                                     int32_t room, const int32_t K) {
+    const int32_t need = te_dw_ring4_bytes(p);
+    if (!K || need == 0 || need > room) {
         return NULL;
     }
     for (int32_t c = 0; c < p->output.c; ++c) {
@@ -626,7 +696,9 @@ static te_dw_groups_fn te_dw_groups_of(const te_dw_params *p, const int32_t *mul
             return NULL;
         }
     }
-    return K == 3 ? te_dw_groups_k3 : te_dw_groups_k5;
+    const int s1 = p->stride.w == 1;
+    return K == 3 ? (s1 ? te_dw_ring4_k3_s1 : te_dw_ring4_k3_s2)
+                  : K == 5 ? (s1 ? te_dw_ring4_k5_s1 : te_dw_ring4_k5_s2) : (s1 ? te_dw_ring4_k7_s1 : te_dw_ring4_k7_s2);
 }
 
 /* Everything else (other kernels, strides, dilations) in one function: the tiles' builds keep one copy. */
@@ -674,17 +746,12 @@ TE_ALWAYS_INLINE void te_dw_all(const te_dw_params *p, const int8_t *input, cons
                                 int8_t *scratch, const int32_t K) {
     int32_t oc = 0;
 #if TE_DW_FAST
-    const te_dw_groups_fn groups = te_dw_groups_of(p, mult, shift, K);
-    if (groups != NULL) {
-        oc = groups(p, input, filter, bias, mult, shift, output, NULL, 0);
+    const te_dw_ring4_fn ring4 = te_dw_ring4_of(p, mult, shift, te_dw_work_bytes(p), K);
+    if (ring4 != NULL) {
+        oc = ring4(p, input, filter, bias, mult, shift, output, scratch);
     }
 #endif
     te_dw_channels_from(p, input, filter, bias, mult, shift, output, scratch, oc, K);
-}
-
-/* The output plane, rounded up to keep the int16 buffers aligned, then the depthwise buffers. */
-static int32_t te_dw_plane_bytes(const te_dw_params *p) {
-    return (p->output.h * p->output.w + 3) & ~3;
 }
 
 int32_t te_depthwise_conv_s8_inplace_get_buffer_size(const te_dw_params *p) {
@@ -702,12 +769,11 @@ TE_ALWAYS_INLINE void te_dw_all_inplace(const te_dw_params *p, const int8_t *inp
      * over the input. Otherwise a channel goes through the plane. */
     if ((K || p->dilation.h == 1) && p->padding.h < (K ? K : p->kernel.h) && p->output.w <= p->input.w) {
 #if TE_DW_FAST
-        /* the groups keep up to padding.h + 1 output rows (te_dw_group) in the scratch, where it has room */
-        const te_dw_groups_fn groups = te_dw_groups_of(p, mult, shift, K);
-        const int32_t slots = TE_MIN(p->padding.h + 1, p->output.h);
-        if (groups != NULL &&
-            slots * p->output.w * TE_DW_GROUP <= te_depthwise_conv_s8_inplace_get_buffer_size(p)) {
-            const int32_t done = groups(p, input, filter, bias, mult, shift, output, scratch, slots);
+        /* the channel groups' ring (te_dw_ring4) in the whole scratch */
+        const te_dw_ring4_fn ring4 =
+            te_dw_ring4_of(p, mult, shift, te_depthwise_conv_s8_inplace_get_buffer_size(p), K);
+        if (ring4 != NULL) {
+            const int32_t done = ring4(p, input, filter, bias, mult, shift, output, scratch);
             te_dw_channels_from(p, input, filter, bias, mult, shift, output, work, done, K);
             return;
         }

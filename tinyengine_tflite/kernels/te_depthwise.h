@@ -32,10 +32,13 @@ typedef struct {
  * multiplied two at a time; the scratch holds the taps (kernel.h rows of kernel.w rounded up to even, int16)
  * and the rows. The _k3 / _k5 / _k7 variants are the kernel unrolled for a square kernel of that size and
  * dilation 1; on the DSP path (when not built for size) with stride.w 1 or 2 they compute tiles of 4 adjacent
- * outputs that share their loads, the taps held as SMLAD operands, and on small planes (3x3 and 5x5 kernels, up
- * to 25 outputs with stride 1, 144 with a larger stride, every channel's requantization te_quant_fast's) they
- * take 4 channels at a time straight from NHWC, in place through a ring of padding.h + 1 output rows in the
- * scratch where it has room (te_depthwise.c); the scratch sizes are the same. */
+ * outputs that share their loads, the taps held as SMLAD operands. With depth multiplier 1 and every channel's
+ * requantization te_quant_fast's they take 4 channels at a time (te_depthwise.c's te_dw_ring4): a ring of
+ * kernel.h slots holds each input row of the 4 channels as int16 column pairs, gathered with one 32-bit load per
+ * pixel; in place, the outputs go straight over the input. Where the shape allows that ring (square 3x3, 5x5 or
+ * 7x7, dilation 1, depth multiplier 1, stride.w 1 or 2, 4 channels or more) the scratch is at least its size:
+ * 4 channels' taps (two sets with stride 1), 4 requantization constants and 4 * kernel.h int16 rows; the in-place
+ * scratch (the plane, then these buffers) holds it whole, so the buffers grow only by what the plane lacks. */
 int32_t te_depthwise_conv_s8_get_buffer_size(const te_dw_params *p);
 void te_depthwise_conv_s8(const te_dw_params *p, const int8_t *input, const int8_t *filter, const int32_t *bias,
                           const int32_t *mult, const int32_t *shift, int8_t *output, int8_t *scratch);

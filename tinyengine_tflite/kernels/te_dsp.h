@@ -72,6 +72,20 @@ static inline uint32_t te_sxtab16(uint32_t acc, uint32_t x) {
 }
 #endif
 
+/* The high word of acc * 2^32 + x * y, rounded (+ 2^31 before the truncation), modulo 2^32: one SMMLAR. */
+#if defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP)
+static inline int32_t te_smmlar(int32_t x, int32_t y, int32_t acc) {
+    int32_t r;
+    __asm("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(acc));
+    return r;
+}
+#elif defined(TE_EMULATE_DSP)
+static inline int32_t te_smmlar(int32_t x, int32_t y, int32_t acc) {
+    const uint64_t t = ((uint64_t)(uint32_t)acc << 32) + (uint64_t)((int64_t)x * y) + 0x80000000u;
+    return (int32_t)(uint32_t)(t >> 32);
+}
+#endif
+
 /* v saturated to int8 (a single SSAT where the core has it). */
 static inline int32_t te_sat_s8(int32_t v) {
 #if defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP)

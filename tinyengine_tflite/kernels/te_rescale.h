@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "te_common.h"
+#include "te_dsp.h"
 #include "te_elementwise.h"
 
 typedef struct {
@@ -76,6 +77,8 @@ typedef struct {
     int32_t mult;                       /* +-its multiplier */
     te_quant_fast out;
     int32_t act_min, act_max;
+    int32_t out_k, out_r;               /* te_sum_fast_dsp_row's output constants (out_r 0: it does not apply) */
+    int32_t scale, offset_scaled;       /* 2^pre and offset 2^pre */
 } te_sum_fast;
 
 /* sign_e, sign_s: +1 or -1; (mult, shift): s's rescaling; (out_mult, out_shift): the output's. */
@@ -94,6 +97,13 @@ static inline te_sum_fast te_sum_fast_init(int32_t sign_e, int32_t offset_e, int
     c.out = te_quant_fast_channel(out_mult, out_shift, output_offset);
     c.act_min = act_min;
     c.act_max = act_max;
+    /* te_sum_fast_dsp_row: K = 2^(r-1) + output_offset 2^r, |K| <= 2^21 + 2^29 for r <= 22 */
+    const int32_t r = -out_shift;
+    const int ok = r >= 1 && r <= 22 && out_mult >= 0 && output_offset >= -128 && output_offset <= 128;
+    c.out_r = ok ? r : 0;
+    c.scale = (int32_t)(1u << in.pre);
+    c.offset_scaled = (int32_t)((uint32_t)offset_s << in.pre);
+    c.out_k = ok ? (int32_t)(((int64_t)1 << (r - 1)) + (int64_t)output_offset * ((int64_t)1 << r)) : 0;
     return c;
 }
 
@@ -115,6 +125,56 @@ TE_ALWAYS_INLINE void te_sum_fast_row(const int8_t *e, int32_t se, const int8_t 
     }
 }
 
+#if TE_DSP && !defined(__OPTIMIZE_SIZE__)
+/* te_sum_fast_row on the DSP path (speed builds) where c->out_r applies: the same sum, then the output's
+ * te_quant_fast value through one SMMLAR. With P = sum * mult, y = floor((2 sum mult + 2^31) / 2^32) =
+ * floor((P + 2^30) / 2^31) (SMMLAR of 2 sum: |sum| < 2^29, see below), and P + 2^30 = 2^31 y + rem with
+ * 0 <= rem < 2^31, te_quant_fast's floor((P + 2^30 + 2^(30+r) - [sum < 0] 2^31 + off 2^(31+r)) / 2^(31+r))
+ * is floor((y + K - [sum < 0] + rem / 2^31) / 2^r) = (y + K - [sum < 0]) >> r with K = 2^(r-1) + off 2^r (an
+ * integer plus a fraction below 1 floors as the integer). Bounds: |e term| <= 255 2^19, |s term| <= 2^28
+ * (|v| < 2^29, mult < 2^31), so |sum| < 2^29, |y| < 2^29 and |y + K| < 2^31 for r <= 22. The input's value v =
+ * (s + offset) << pre is one multiply-accumulate (s 2^pre + offset 2^pre; the factor comes from memory, so the
+ * compiler keeps the MLA). About 17 instructions an element (te_sum_fast_row's take 26). */
+TE_ALWAYS_INLINE int32_t te_sum_fast_dsp_one(int32_t x, int32_t y, int32_t scale, int32_t offset_scaled,
+                                            uint32_t round, uint32_t neg, int32_t mult, int32_t exact_mult,
+                                            int32_t exact_offset, int32_t out_mult, int32_t k, int32_t r) {
+    const int32_t v = x * scale + offset_scaled;
+    const uint32_t lo = round + (neg & (uint32_t)(v >> 31));
+    const uint32_t hi = (uint32_t)(y * exact_mult + exact_offset);
+    int64_t acc = (int64_t)(((uint64_t)hi << 32) | lo);
+    acc += (int64_t)v * mult;                                                   /* one SMLAL */
+    const int32_t sum = (int32_t)((uint64_t)acc >> 32);
+    return (te_smmlar(sum + sum, out_mult, k) + (sum >> 31)) >> r;
+}
+
+TE_ALWAYS_INLINE void te_sum_fast_dsp_loop(const int8_t *e, int32_t se, const int8_t *s, int32_t ss, int8_t *o,
+                                           int32_t n, int32_t exact_mult, const te_sum_fast *c, const int full) {
+    const int32_t scale = c->scale, offset_scaled = c->offset_scaled;
+    const uint32_t round = c->round, neg = c->neg;
+    const int32_t mult = c->mult, exact_offset = c->exact_offset, out_mult = c->out.mult, k = c->out_k;
+    const int32_t r = c->out_r, lo = c->act_min, hi = c->act_max;
+    for (int32_t i = 0; i < n; ++i) {
+        const int32_t v = te_sum_fast_dsp_one(s[i * ss], e[i * se], scale, offset_scaled, round, neg, mult,
+                                              exact_mult, exact_offset, out_mult, k, r);
+        o[i] = (int8_t)(full ? te_sat_s8(v) : te_clamp(v, lo, hi));
+    }
+}
+
+/* One row: a call of its own, so that the walk's values do not crowd the loop's registers. */
+static TE_NOINLINE void te_sum_fast_dsp_row(const int8_t *e, int32_t se, const int8_t *s, int32_t ss, int8_t *o,
+                                            int32_t n, int32_t exact_mult, const te_sum_fast *c) {
+    if (c->act_min == -128 && c->act_max == 127) {
+        if (se == 1 && ss == 1) {   /* same-shape rows: the residual connections */
+            te_sum_fast_dsp_loop(e, 1, s, 1, o, n, exact_mult, c, 1);
+        } else {
+            te_sum_fast_dsp_loop(e, se, s, ss, o, n, exact_mult, c, 1);
+        }
+    } else {
+        te_sum_fast_dsp_loop(e, se, s, ss, o, n, exact_mult, c, 0);
+    }
+}
+#endif
+
 /* The broadcast walk (te_elementwise.h) of the fast form over output, e and s with their strides (es, ss: four
  * each); same-shape rows get their own loop. */
 TE_ALWAYS_INLINE void te_sum_fast_walk(const te_broadcast *sh, const te_sum_fast *c, int32_t exact_mult,
@@ -126,6 +186,13 @@ TE_ALWAYS_INLINE void te_sum_fast_walk(const te_broadcast *sh, const te_sum_fast
             for (int32_t i2 = 0; i2 < sh->n2; ++i2) {
                 const int8_t *a = e + i0 * es[0] + i1 * es[1] + i2 * es[2];
                 const int8_t *b = s + i0 * ss[0] + i1 * ss[1] + i2 * ss[2];
+#if TE_DSP && !defined(__OPTIMIZE_SIZE__)
+                if (c->out_r != 0) {    /* the DSP rows */
+                    te_sum_fast_dsp_row(a, es[3], b, ss[3], o, sh->n3, exact_mult, c);
+                    o += sh->n3;
+                    continue;
+                }
+#endif
 #if !defined(__OPTIMIZE_SIZE__)    /* a build for size (-Os) keeps one loop */
                 if (es[3] == 1 && ss[3] == 1) {     /* same-shape rows: the residual connections */
                     te_sum_fast_row(a, 1, b, 1, o, sh->n3, exact_mult, c->exact_offset, c->offset, c->pre, c->round,

@@ -51,6 +51,9 @@ def _requant(ctx, op, in_t, out_t, filter_scales, n):
     if scales is None:
         raise ctx.error(op, f"filter has {len(filter_scales)} scales for {n} output channels")
     mult, shift = conv_multipliers(in_scale, scales, out_scale)
+    # A zero multiplier (a zero or vanishing scale) makes every value 0 whatever its shift: give it shift -2,
+    # one that te_quant_fast serves, so that the channel keeps its layer on the kernels' fast requantization.
+    shift = np.where(mult == 0, -2, shift).astype(np.int32)
     act_min, act_max = fused_range(ctx, op, out_t)
     return in_zp, out_zp, mult, shift, act_min, act_max
 
@@ -151,8 +154,26 @@ def depthwise_buffer_size(p: dict) -> int:
     """te_depthwise_conv_s8_get_buffer_size: the int16 taps (kernel.h rows of kernel.w rounded up to even) and
     kernel.h int16 input rows, each one longer than the padded width and even."""
     kh, kw = p["kernel.h"], p["kernel.w"]
-    width = (p["output.w"] - 1) * p["stride.w"] + (kw - 1) * p["dilation.w"] + 1
-    return 2 * kh * (kw + kw % 2) + 2 * kh * ((width + 2) // 2 * 2)
+    work = 2 * kh * (kw + kw % 2) + 2 * kh * _dw_row_len(p)
+    return max(work, _dw_ring4_bytes(p) - _pad4(p["output.h"] * p["output.w"]))
+
+
+def _dw_row_len(p: dict) -> int:
+    """te_dw_row_len: int16 values of a gathered row, one more than the padded width, even."""
+    width = (p["output.w"] - 1) * p["stride.w"] + (p["kernel.w"] - 1) * p["dilation.w"] + 1
+    return (width + 2) // 2 * 2
+
+
+def _dw_ring4_bytes(p: dict) -> int:
+    """te_dw_ring4_bytes: the DSP path's channel-group ring (the taps of 4 channels as SMLAD operands, two sets
+    with stride.w 1; 4 requantization constants of 3 words; kernel.h slots of 4 int16 rows) where the shape
+    allows it, else 0."""
+    k = p["kernel.h"]
+    if (k != p["kernel.w"] or k not in (3, 5, 7) or (p["dilation.h"], p["dilation.w"]) != (1, 1)
+            or p["depth_mult"] != 1 or p["stride.w"] not in (1, 2) or p["output.c"] < 4):
+        return 0
+    tap_words = 4 * k * ((k + 1) // 2) * (2 if p["stride.w"] == 1 else 1)
+    return 4 * tap_words + 4 * 12 + 8 * k * _dw_row_len(p)
 
 
 def depthwise_inplace_buffer_size(p: dict) -> int:
