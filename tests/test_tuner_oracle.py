@@ -202,6 +202,24 @@ def test_ongoing_trial_of_a_killed_run_is_retried_not_duplicated(tmp_path):
     assert again.arch_of(retried) == oracle.arch_of(ongoing)
 
 
+def test_a_kill_while_saving_leaves_the_previous_files_readable(tmp_path, monkeypatch):
+    """KerasTuner writes oracle.json and trial.json in place: a SIGKILL mid-write left an empty oracle.json
+    that no resume could read. Every state file now goes through a temporary file and os.replace."""
+    from tinyengine_tflite import json_files
+    oracle = _oracle(tmp_path, population_size=4, generations=0)
+    done = _drive(oracle, lambda a: 0.5, limit=2)
+
+    def killed(*args):
+        raise KeyboardInterrupt("killed before the rename")
+    monkeypatch.setattr(json_files.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _drive(oracle, lambda a: 0.5, limit=1)
+    monkeypatch.undo()
+    again = _oracle(tmp_path, population_size=4, generations=0)
+    again.reload()
+    assert {i for i, s in again.trials.items() if s.status == TrialStatus.COMPLETED} == {i for i, _, _ in done}
+
+
 def test_limits_no_subnet_can_meet_name_the_smallest_one():
     smallest = profile(SPACE.min_arch())
     with pytest.raises(ValueError, match=f"smallest one needs .*{smallest.peak_sram_bytes} bytes"):

@@ -19,6 +19,7 @@ Defaults are OFA's: population 100, 25% parents, half of each generation from mu
 """
 from __future__ import annotations
 
+import os
 import random
 
 from keras_mcunet.search_space import ArchConfig, SearchSpace
@@ -27,6 +28,7 @@ from tinyengine_tflite.arguments import check_count, check_ratio
 from .kt_compat import TrialStatus, keras_tuner
 from .arch_hyperparameters import arch_from_values, arch_to_values, declare_arch_hyperparameters
 from .limits import Limits, kib
+from .project_files import write_json
 from .trial_display import CompactDisplay
 
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.STOPPED)
@@ -163,6 +165,14 @@ class EvolutionOracle(keras_tuner.Oracle):
     def end_trial(self, trial):
         super().end_trial(trial)
         self.save()   # the base class saves before it drops the trial from the ongoing ones
+
+    def save(self):
+        """KerasTuner writes its JSON files in place, so a kill mid-write leaves an empty oracle.json that no
+        resume can read: the oracle's state goes through the project's atomic writer instead."""
+        write_json(self._get_oracle_fname(), self.get_state(), indent=None)
+
+    def _save_trial(self, trial):
+        write_json(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state(), indent=None)
 
     def reload(self):
         """Reload trials and state; trials that were running when the search stopped are run again, unless

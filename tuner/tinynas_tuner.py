@@ -65,6 +65,12 @@ class TinyNASTuner(BaseTuner):
         super().__init__(oracle, hypermodel=None, directory=directory, project_name=project_name,
                          overwrite=overwrite)
 
+    def save(self):
+        """BaseTuner.save, with tuner0.json written atomically (see EvolutionOracle.save)."""
+        if not self._is_worker():
+            self.oracle.save()
+        write_json(self._get_tuner_fname(), self.get_state(), indent=None)
+
     # --- search ---------------------------------------------------------------------------------------------
     def search(self, validation_data, calibration_data=None, verbose: int = 1):
         """Run trials until the oracle stops (KerasTuner's loop, with a tqdm bar and a pause while the oracle
