@@ -112,6 +112,45 @@ def test_concurrent_builds_share_one_cache_entry(tmp_path):
     assert not list(tmp_path.glob("*/build-*")), "temporary build folders were left behind"
 
 
+def test_kernel_objects_compile_once_per_toolchain_flags_and_source(tmp_path, monkeypatch):
+    """The kernel library's objects are cached by the compiler (its identity, not its path), the flags, the
+    source and every te_*.h beside it; a cache hit gives the first build's warnings back."""
+    from tinyengine_tflite.build import compiler, kernel_objects
+    from tinyengine_tflite.codegen import copy_kernels
+    monkeypatch.setenv("TINYENGINE_CACHE", str(tmp_path / "cache"))
+    srcs = []
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        copy_kernels(tmp_path / name)
+        srcs.append(tmp_path / name)
+    flags = ["-std=c99", "-O1", "-fPIC", "-Wall"]
+
+    def build(src, cc=compiler(), extra=()):
+        got = kernel_objects(src, [cc, *flags, *extra], names=["te_pool.c"])
+        return got.objects["te_pool.c"], got.messages
+    first, messages = build(srcs[0])
+    assert messages == "" and first.exists()
+    stamp = first.stat().st_mtime_ns
+    assert build(srcs[1])[0] == first and first.stat().st_mtime_ns == stamp       # another copy: a hit
+    for folder in ("w1", "w2"):                                                     # equal wrappers: one entry
+        wrapper = tmp_path / folder / "cc"
+        wrapper.parent.mkdir()
+        wrapper.write_text(f'#!/bin/sh\nexec {compiler()} "$@"\n')
+        wrapper.chmod(0o755)
+    wrapped = build(srcs[0], str(tmp_path / "w1" / "cc"))[0]
+    assert wrapped != first and build(srcs[0], str(tmp_path / "w2" / "cc"))[0] == wrapped
+    assert build(srcs[0], extra=["-DTE_EMULATE_DSP"])[0] != first                  # other flags
+    with open(srcs[1] / "te_common.h", "a") as f:                                  # a header changed
+        f.write("/* changed */\n")
+    assert build(srcs[1])[0] != first
+    with open(srcs[2] / "te_pool.c", "a") as f:                                    # a source that warns
+        f.write("static int te_unused_probe;\n")
+    warned, messages = build(srcs[2])
+    assert warned != first and "te_unused_probe" in messages
+    assert build(srcs[2])[1] == messages
+    assert not list((tmp_path / "cache").glob("objects/*.tmp*"))
+
+
 def test_reference_option(tmp_path, monkeypatch):
     """reference="tflm" builds its own cached library, whose outputs equal TFLM's where LiteRT's differ
     (mlperf_ad01's FULLY_CONNECTED layers round differently); tf.lite.Interpreter's other keywords are still

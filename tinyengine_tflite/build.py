@@ -1,19 +1,23 @@
-"""Build generated C into a host shared library, cached by content hash and safe across processes."""
+"""Build generated C into a host shared library, cached by content hash and safe across processes; the kernel
+library's objects are cached too (kernel_objects), for host and Cortex-M builds alike."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from .codegen import KERNEL_DIR, generate
 from .layers import LoweredModel
 from .schedule import Schedule
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-fPIC", "-shared"]
+OBJECTS_DIR = "objects"   # under cache_dir(): compiled kernel sources, by content
 
 # Host-only glue, built into the Interpreter's library and never into a deployed folder: the staged inputs are
 # copied into the arena and the model invoked in one foreign call (a call costs as much as a tiny model).
@@ -57,12 +61,71 @@ def _key(model_bytes: bytes, prefix: str, reference: str = "litert", patches: st
     return h.hexdigest()[:32]
 
 
-def compile_c(src_dir: Path, out: Path, extra_flags=()) -> None:
-    sources = sorted(str(p) for p in Path(src_dir).glob("*.c"))
-    cmd = [compiler(), *HOST_CFLAGS, *extra_flags, "-o", str(out), *sources]
+@functools.lru_cache(maxsize=None)
+def _compiler_identity(program: str) -> bytes:
+    """What names a compiler in a cache key: its --version and, for a wrapper script, the script itself."""
+    r = subprocess.run([program, "--version"], capture_output=True)
+    path = shutil.which(program)
+    script = Path(path).read_bytes() if path and os.path.getsize(path) < 4096 else b""
+    return r.stdout + script
+
+
+class KernelBuildError(RuntimeError):
+    def __init__(self, command: list[str], stderr: str):
+        super().__init__(f"C compilation failed ({' '.join(command[:6])} ...):\n{stderr[-4000:]}")
+        self.command, self.stderr = command, stderr
+
+
+class KernelObjects(NamedTuple):
+    objects: dict[str, Path]   # kernel source name (te_conv.c) -> its cached object
+    messages: str              # what the compiler printed (warnings), cache hits included
+
+
+def kernel_objects(src_dir: Path, command: list[str], names=None) -> KernelObjects:
+    """Objects of the kernel library's sources in src_dir (the te_*.c that codegen copies from KERNEL_DIR), each
+    compiled with `command` (compiler and flags, without -c / -o) and kept in the cache by the command, the
+    source and every te_*.h beside it: a kernel compiles once per toolchain and flags, not once per model (the
+    DSP-emulating host build of te_depthwise.c alone takes ~10 s). `names`: only these sources (default: all).
+    Raises KernelBuildError."""
+    src_dir = Path(src_dir)
+    headers = hashlib.sha256()
+    for h in sorted(src_dir.glob("te_*.h")):
+        headers.update(h.name.encode() + b"\0" + h.read_bytes())
+    root = cache_dir() / OBJECTS_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    objects, messages = {}, []
+    kernels = {p.name for p in KERNEL_DIR.glob("te_*.c")} if names is None else set(names)
+    for source in sorted(p for p in src_dir.glob("te_*.c") if p.name in kernels):
+        key = hashlib.sha256()
+        key.update(_compiler_identity(command[0]))   # not its path: equal wrappers in temp folders share
+        key.update("\0".join(command[1:]).encode())
+        key.update(headers.digest() + source.name.encode() + b"\0" + source.read_bytes())
+        stem = f"{source.stem}-{key.hexdigest()[:24]}"
+        obj, log = root / f"{stem}.o", root / f"{stem}.log"
+        if not (obj.exists() and log.exists()):
+            tmp = root / f"{stem}.tmp{os.getpid()}.o"
+            cmd = [*command, "-c", str(source), "-o", str(tmp)]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode:
+                tmp.unlink(missing_ok=True)
+                raise KernelBuildError(cmd, r.stderr)
+            tmp_log = root / f"{stem}.tmp{os.getpid()}.log"
+            tmp_log.write_text(r.stderr)
+            os.replace(tmp, obj)          # the object first: a log names a finished object
+            os.replace(tmp_log, log)
+        objects[source.name] = obj
+        messages.append(log.read_text())
+    return KernelObjects(objects, "".join(messages))
+
+
+def compile_c(src_dir: Path, out: Path) -> None:
+    """The shared library `out` from src_dir: the kernels from the object cache, the rest compiled here."""
+    objects = kernel_objects(src_dir, [compiler(), *(f for f in HOST_CFLAGS if f != "-shared")]).objects
+    sources = sorted(str(p) for p in Path(src_dir).glob("*.c") if p.name not in objects)
+    cmd = [compiler(), *HOST_CFLAGS, "-o", str(out), *sources, *map(str, objects.values())]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
-        raise RuntimeError(f"C compilation failed ({' '.join(cmd[:6])} ...):\n{r.stderr[-4000:]}")
+        raise KernelBuildError(cmd, r.stderr)
 
 
 def build_shared_library(model_bytes: bytes, lowered: LoweredModel, sched: Schedule, prefix: str = "model",

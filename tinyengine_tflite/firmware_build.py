@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .build import KernelBuildError, kernel_objects
 from .elf import STT_OBJECT, Elf32
 from .parts import DEFAULT_PART, CortexMError, Part, get_part
 from .layers import IOSpec
@@ -136,8 +137,15 @@ def build_firmware(model, work_dir, cpu: str = "cortex-m7", part=DEFAULT_PART, p
         flash=part.flash_origin, sram=part.sram_origin, length=_MEASURE_LENGTH, sram_size=part.sram_bytes))
     flags = [*COMMON_FLAGS, opt, f"-mcpu={cpu}", *extra_flags]
     hook = [f"-I{FIRMWARE_DIR}", f'-DTE_LAYER_HOOK_HEADER="{MARKERS_HEADER.name}"'] if profile_layers else []
-    warnings = _run([ARM_GCC, *flags, *hook, "-Wall", "-Wextra", "-c", *[str(p) for p in sorted(src.glob("*.c"))]],
-                    obj, "compiling the generated code", name)
+    command = [ARM_GCC, *flags, "-Wall", "-Wextra"]
+    try:
+        kernels = kernel_objects(src, command)   # the layer hook is in the generated code only
+    except KernelBuildError as e:
+        raise CortexMError(f"model {name!r}: compiling the kernels failed ({' '.join(e.command[:4])} ...):\n"
+                           f"{e.stderr[-4000:]}") from None
+    warnings = kernels.messages + _run([*command, *hook, "-c", *[str(p) for p in sorted(src.glob("*.c"))
+                                                         if p.name not in kernels.objects]],
+                                       obj, "compiling the generated code", name)
     harness = [STARTUP_PATH, BENCH_MAIN_PATH] + ([MARKERS_PATH] if profile_layers else [])
     _run([ARM_GCC, *flags, "-Wall", "-Wextra", "-Werror", f"-I{src}", f"-I{FIRMWARE_DIR}",
           f'-DTE_MODEL_HEADER="{prefix}.h"', f"-DTE_MODEL_PREFIX={prefix}",
@@ -146,7 +154,8 @@ def build_firmware(model, work_dir, cpu: str = "cortex-m7", part=DEFAULT_PART, p
     elf = work / "firmware.elf"
     _run([ARM_GCC, f"-mcpu={cpu}", "-mthumb", "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
           "-Wl,--gc-sections", f"-Wl,-Map={work / 'firmware.map'}", "-T", str(work / "link.ld"),
-          *[str(p) for p in sorted(obj.glob("*.o"))], "-o", str(elf)], work, "linking the firmware", name)
+          *[str(p) for p in sorted(obj.glob("*.o"))], *map(str, kernels.objects.values()), "-o", str(elf)], work,
+         "linking the firmware", name)
     generated = [Elf32(obj / (Path(f).stem + ".o")) for f in report.files
                  if f.endswith(".c") and not f.startswith("te_")]
     fw = _measure(elf, generated, name, cpu, opt, part, report, warnings)
