@@ -394,7 +394,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tasks", nargs="+", choices=("kws", "vww"), help="default: both")
     parser.add_argument("--budgets", type=int, nargs="+", metavar="KB", help="SRAM budgets in KB (default: "
                         f"{' '.join(map(str, ClaimsSettings.budgets_kb))})")
-    parser.add_argument("--seeds", type=int, nargs="+", help="default: 0 1 2")
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: "
+                        f"{' '.join(map(str, ClaimsSettings.seeds))}")
     parser.add_argument("--kws-data", help="a Speech Commands v0.02 folder (default: synthesized keywords)")
     parser.add_argument("--vww-data", help="a Visual Wake Words folder (default: the packaged proxy)")
     parser.add_argument("--directory", help="cells, searches and results.json (default: out/claims, with --quick "
