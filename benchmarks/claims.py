@@ -214,22 +214,47 @@ def baseline_arch(task: str, family: str, engine: str, settings: ClaimsSettings,
                            _limits(settings, budget_kb, engine), space.num_classes, space.in_channels)
 
 
+def _search_settings(key: CellKey, settings: ClaimsSettings, directory: str, engine: str, verbose: int) -> dict:
+    """keras_mcunet.search's keywords for the cell's search (its project under `directory`)."""
+    space, widths, resolutions = task_space(key.task, settings)
+    s = settings
+    return dict(num_classes=space.num_classes, sram_limit=key.budget_kb * 1024, flash_limit=s.flash_kb * 1024,
+                memory_model=engine, directory=directory, project_name=_project(key, engine), space=space,
+                width_mults=widths, resolutions=resolutions, space_samples=s.space_samples,
+                supernet_epochs=s.supernet_epochs, num_random=s.num_random,
+                shared_supernets=os.path.join(directory, "supernets"), population_size=s.population_size,
+                generations=s.generations, finetune_epochs=s.finetune_epochs,
+                supernet_learning_rate=s.supernet_learning_rate, finetune_learning_rate=s.finetune_learning_rate,
+                batch_size=s.batch_size, calibration_batches=s.calibration_batches, seed=key.seed, verbose=verbose)
+
+
+def _project(key: CellKey, engine: str) -> str:
+    return f"{key.task}-{key.budget_kb}kb-{engine}-s{key.seed}"
+
+
 def _searched(key: CellKey, settings: ClaimsSettings, data: TaskData, directory: str, engine: str, verbose: int):
     import keras_mcunet as km
     from tuner.project_files import BEST_ARCH, read_json
-    space, widths, resolutions = task_space(key.task, settings)
-    project = f"{key.task}-{key.budget_kb}kb-{engine}-s{key.seed}"
-    s = settings
-    model = km.search(data.train, data.validation, num_classes=space.num_classes, sram_limit=key.budget_kb * 1024,
-                      flash_limit=s.flash_kb * 1024, memory_model=engine, directory=directory, project_name=project,
-                      space=space, width_mults=widths, resolutions=resolutions, space_samples=s.space_samples,
-                      supernet_epochs=s.supernet_epochs, num_random=s.num_random,
-                      shared_supernets=os.path.join(directory, "supernets"), population_size=s.population_size,
-                      generations=s.generations, finetune_epochs=s.finetune_epochs,
-                      supernet_learning_rate=s.supernet_learning_rate, finetune_learning_rate=s.finetune_learning_rate,
-                      batch_size=s.batch_size, calibration_batches=s.calibration_batches, seed=key.seed,
-                      verbose=verbose)
-    return model, km.ArchConfig.from_dict(read_json(os.path.join(directory, project, BEST_ARCH))["arch"])
+    model = km.search(data.train, data.validation, **_search_settings(key, settings, directory, engine, verbose))
+    return model, km.ArchConfig.from_dict(read_json(os.path.join(directory, _project(key, engine), BEST_ARCH))["arch"])
+
+
+def restore_stage1(settings: ClaimsSettings, searches_dir: str, data: dict, cells: list) -> list[str]:
+    """Stage 1 of the first seed's finished TinyNAS + TinyEngine searches whose project is gone (a run resumed
+    from kept cells: benchmarks/partial_runs keeps no projects), rerun alone with the search's own settings and
+    seed (deterministic, no training) so the search-space figure covers every budget. Returns their projects."""
+    from tuner import optimize_search_space
+    from tuner.project_files import SPACE_RESULT
+    done = {(c.task, c.budget_kb) for c in cells
+            if isinstance(c, Cell) and c.method == NAS_TE and c.seed == settings.seeds[0]}
+    restored = []
+    for task, budget in sorted(done):
+        key = CellKey(task, budget, NAS_TE, settings.seeds[0])
+        if not os.path.exists(os.path.join(searches_dir, _project(key, "tinyengine"), SPACE_RESULT)):
+            optimize_search_space(data[task].train, data[task].validation,
+                                  **_search_settings(key, settings, searches_dir, "tinyengine", 0))
+            restored.append(_project(key, "tinyengine"))
+    return restored
 
 
 def run_cell(key: CellKey, settings: ClaimsSettings, data: TaskData, directory: str,
@@ -457,7 +482,7 @@ def main(argv=None) -> int:
         _clear_claims(directory)
         todo = pending_cells(directory, settings)
         start = time.time()
-        descriptions = {t: load_task_data(t, settings, data_paths[t]).description for t in settings.tasks}
+        data = {t: load_task_data(t, settings, data_paths[t]) for t in settings.tasks}
         jobs = min(len(todo), args.jobs or os.cpu_count() or 1)
         if jobs > 1:
             worker_argv = [a for a in argv if a != "--overwrite"]
@@ -468,8 +493,11 @@ def main(argv=None) -> int:
         elif todo:
             _run_cells(todo, settings, data_paths, directory, args.verbose, progress=True)
         cells = [finished_cell(directory, k, settings) for k in keys]
+        for project in restore_stage1(settings, os.path.join(directory, "searches"), data, cells):
+            print(f"stage 1 of {project} rerun alone (its project was not kept)")
         saved = {"settings": asdict(settings), "cells": [asdict(c) for c in cells if isinstance(c, Cell)],
-                 "unfit": [asdict(c) for c in cells if isinstance(c, Unfit)], "data": descriptions,
+                 "unfit": [asdict(c) for c in cells if isinstance(c, Unfit)],
+                 "data": {t: d.description for t, d in data.items()},
                  "spaces": collect_spaces(settings, os.path.join(directory, "searches")),
                  "seconds": time.time() - start, "command": _command(argv), "cpus": os.cpu_count(),
                  "machine": platform.machine()}

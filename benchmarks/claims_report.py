@@ -130,7 +130,10 @@ def write_plots(saved: dict, plots_dir: str) -> dict[str, str]:
 
 
 def _acc(s: Summary | None) -> str:
-    return "does not fit" if s is None else f"{100 * s.mean:.2f} +- {100 * s.std:.2f}"
+    """Mean +- std over the seeds; one seed has no spread to show."""
+    if s is None:
+        return "does not fit"
+    return f"{100 * s.mean:.2f}" if s.n == 1 else f"{100 * s.mean:.2f} +- {100 * s.std:.2f}"
 
 
 LIMITS_TEXT = """What the offline data limit: the default keyword data are espeak-ng speech synthesized over many

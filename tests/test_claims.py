@@ -6,9 +6,10 @@ from dataclasses import asdict, replace
 import pytest
 
 from benchmarks.baselines import BASELINES, NoBaselineFits, ds_cnn_arch, largest_fitting, mobilenetv2_arch
-from benchmarks.claims import (NAS_TE, NAS_TFLM, QUICK, Cell, CellKey, ClaimsSettings, Unfit, _cell_path,
-                               _training_key, all_cells, baseline_arch, finished_cell, main, methods_of,
-                               pending_cells)
+from benchmarks.claims import (NAS_TE, NAS_TFLM, QUICK, Cell, CellKey, ClaimsSettings, TaskData, Unfit,
+                               _cell_path, _training_key, all_cells, baseline_arch, finished_cell, main, methods_of,
+                               pending_cells, restore_stage1)
+from benchmarks.claims_report import Summary, _acc, collect_spaces
 from keras_mcunet.profiler import profile
 from tuner import Limits
 from tuner.tflm_memory import tflm_arena, tflm_profile
@@ -146,6 +147,36 @@ def test_render_only_writes_the_section_and_figures_from_saved_cells(tmp_path):
     assert "| vww | 32 KB | w0.3-r48 | 40% | 1.50 |" in text
     assert (tmp_path / "plots" / "claims_accuracy_sram.png").stat().st_size > 0
     assert (tmp_path / "plots" / "claims_search_space.png").stat().st_size > 0
+
+
+def test_one_seed_shows_no_spread():
+    one = Summary("kws", 32, NAS_TE, 1, 0.8875, 0.0, 27.4, 27.4, 107.2, 22.4, "w1.5-r49x10", True)
+    assert _acc(one) == "88.75"
+    assert _acc(replace(one, n=2, std=0.0125)) == "88.75 +- 1.25"
+
+
+def test_stage1_of_a_kept_cell_is_restored_exactly(tmp_path):
+    """A cell kept without its search project (benchmarks/partial_runs) gets its stage 1 rerun alone, with the
+    search's settings and seed: the same table every time, and the search-space figure covers its budget."""
+    import shutil
+
+    import numpy as np
+    from tuner import SpaceOptimizationResult
+    settings = replace(QUICK, tasks=("vww",))
+    x = np.random.default_rng(0).random((8, 48, 48, 3)).astype("float32")
+    y = np.arange(8) % 2
+    data = {"vww": TaskData((x, y), (x, y), (x, y), "random")}
+    cells = [_cell(CellKey("vww", 64, NAS_TE, 0), 0.7, 30_000)]
+    searches = tmp_path / "searches"
+    project = searches / "vww-64kb-tinyengine-s0" / "space_optimization.json"
+    assert restore_stage1(settings, str(searches), data, cells) == ["vww-64kb-tinyengine-s0"]
+    first = SpaceOptimizationResult.load(str(project))
+    assert restore_stage1(settings, str(searches), data, cells) == []          # kept: not rerun
+    shutil.rmtree(searches)
+    assert restore_stage1(settings, str(searches), data, cells) == ["vww-64kb-tinyengine-s0"]
+    again = SpaceOptimizationResult.load(str(project))
+    assert (again.best.label, again.best.macs) == (first.best.label, first.best.macs)
+    assert [s["budget_kb"] for s in collect_spaces(settings, str(searches))] == [64]
 
 
 @pytest.mark.slow

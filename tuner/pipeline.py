@@ -85,6 +85,14 @@ def search(train_data, validation_data, config: SearchConfig | None = None, **se
     return model
 
 
+def optimize_search_space(train_data, validation_data, config: SearchConfig | None = None,
+                          **settings) -> SpaceOptimizationResult:
+    """Stage 1 alone: the search-space optimization that search() with the same data and settings runs first,
+    saved in the same project (search_config.json, space_optimization.{json,txt}, space_macs_cdf.png), so a
+    later search() there reuses it. It trains nothing; use it to see which (W, R) a budget picks."""
+    return _optimize_space(_prepare(train_data, validation_data, SearchConfig.from_keywords(config, **settings)))
+
+
 @dataclass(frozen=True)
 class _Run:
     """One search call: its settings, the data as passed, the stage-1 space and where its files go."""
