@@ -148,3 +148,27 @@ def test_dsp_add_bit_exact(case, emulated_dsp):  # noqa: F811
 def test_dsp_add_on_cortex_m4_matches_host(case, tmp_path):
     shapes, fn = ADD_CASES[case]
     _assert_cortex_m4_equals_host(int8_tflite(fn, shapes, f"dsp_{case}"), tmp_path)
+
+
+def _fixed_blocks_model() -> bytes:
+    """Linear convolutions (the whole int8 range: te_pairs_asm's SMMLAR form) whose q15 depth is each block count
+    that has its depth loop written out on Cortex-M (te_conv.c's TE_PAIRS_SMML_FIXED_ASM: 2, 4, 6, 7, 8 and 16
+    blocks of 4 values: 1x1 convolutions of 8, 16, 24, 32 and 64 channels, a 3x3 one of 3 channels), and the
+    counts beside them (3, 5: the depth loop)."""
+    def build(x):
+        x = L.Conv2D(8, 3, padding="same")(x)          # 27 values: 7 blocks
+        for channels in (16, 24, 32, 64, 12, 20, 10):  # depths 8, 16, 24, 32, 64, 12, 20
+            x = L.Conv2D(channels, 1)(x)
+        return x
+    return int8_tflite(build, [(9, 8, 3)], "fixed_blocks")
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason=f"{ARM_GCC} is not installed")
+def test_fixed_block_counts_on_cortex_m4_match_host(tmp_path):
+    model = _fixed_blocks_model()
+    lowered, sched = compile_model(model)
+    kernels = [sched.kernel(lowered, i)[0] for i in range(len(lowered.layers))]
+    # every layer runs te_q15_run: the q15 variant, or a scratch-less kernel's leading pixels through it
+    assert set(kernels) <= {"te_conv2d_s8_q15", "te_conv2d_1x1_s8_c4", "te_conv2d_s8"} and len(kernels) == 8
+    _assert_cortex_m4_equals_host(model, tmp_path)

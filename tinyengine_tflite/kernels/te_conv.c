@@ -208,6 +208,17 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
 /* te_conv_1x1_fast's block in te_pairs_asm's operands: pixel 0's inputs from v, pixel 1's from wb. */
 #define TE_PAIRS_1X1_BLOCK_ASM(T) TE_MAC_2X2_BLOCK_ASM("v0", "v1", "v2", "v3", "wa", T, "v", "wb")
 
+/* The pair's multipliers (v0, v1) and shifts (v2, v3), their run pointers advanced past them. */
+#define TE_PAIRS_QUANT_LOADS_ASM                                                                               \
+    "ldr %[v], [%[r], #12]\n\t" /* the pair's multipliers and shifts */                                        \
+    "ldr %[n], [%[r], #16]\n\t"                                                                                \
+    "ldr %[v0], [%[v]], #4\n\t"                                                                                \
+    "ldr %[v1], [%[v]], #4\n\t"                                                                                \
+    "ldr %[v2], [%[n]], #4\n\t"                                                                                \
+    "ldr %[v3], [%[n]], #4\n\t"                                                                                \
+    "str %[v], [%[r], #12]\n\t"                                                                                \
+    "str %[n], [%[r], #16]\n\t"
+
 /* The blocks of a channel pair (two a turn; an odd one runs out of line at 5:), then the run pointer back and
  * the pair's multipliers and shifts loaded (v0, v1: multipliers; v2, v3: shifts): TE_PAIRS_ASM's and
  * TE_PAIRS_SMML_ASM's common middle. */
@@ -219,14 +230,7 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
     "bne 1b\n\t"                                                                                               \
     "2:\n\t"                                                                                                   \
     "pop {%[r]}\n\t"                                                                                           \
-    "ldr %[v], [%[r], #12]\n\t" /* the pair's multipliers and shifts */                                        \
-    "ldr %[n], [%[r], #16]\n\t"                                                                                \
-    "ldr %[v0], [%[v]], #4\n\t"                                                                                \
-    "ldr %[v1], [%[v]], #4\n\t"                                                                                \
-    "ldr %[v2], [%[n]], #4\n\t"                                                                                \
-    "ldr %[v3], [%[n]], #4\n\t"                                                                                \
-    "str %[v], [%[r], #12]\n\t"                                                                                \
-    "str %[n], [%[r], #16]\n\t"
+    TE_PAIRS_QUANT_LOADS_ASM
 
 /* Every channel pair of a pixel pair (at least one: r->end > r->out0) with both pixels, requantized through
  * te_quant_fast with the whole int8 range (te_q15_pair's values), 14 registers. The run pointer is pushed while
@@ -301,6 +305,12 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
     "push {%[r]}\n\t"                                                                                          \
     TE_SMML_START_##EVEN                                                                                       \
     TE_PAIRS_BLOCKS_AND_QUANT_ASM(BLOCK)                                                                       \
+    TE_PAIRS_SMML_TAIL_ASM                                                                                     \
+    TE_SMML_ODD_##EVEN(BLOCK) /* the odd block, then the pairs if any (the Z flag of lsrs) */                  \
+    "6:\n\t"
+/* From the pair's multipliers (v0, v1) and shifts (v2, v3) on: K and R, the four outputs, their stores, the
+ * next pair. */
+#define TE_PAIRS_SMML_TAIL_ASM                                                                                 \
     "ldr %[wa], [%[r], #32]\n\t" /* k: K = k << (r - 1), R = r from ~s = r - 1 */                              \
     "mvn %[v2], %[v2]\n\t"                                                                                     \
     "lsl %[v], %[wa], %[v2]\n\t"                                                                               \
@@ -320,9 +330,28 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
     "strb %[c01], [%[v]], #1\n\t"                                                                              \
     "str %[v], [%[r], #20]\n\t"                                                                                \
     "cmp %[v], %[wa]\n\t"                                                                                      \
-    "bne 3b\n\t"                                                                                               \
-    TE_SMML_ODD_##EVEN(BLOCK) /* the odd block, then the pairs if any (the Z flag of lsrs) */                  \
-    "6:\n\t"
+    "bne 3b\n\t"
+
+/* TE_PAIRS_SMML_ASM on q15 columns for a block count the code names (BLOCKS: NB q15 blocks written out): no
+ * depth loop, so its counter's register holds the weight pair T and the run pointer stays in its own (no
+ * PUSH/POP), and the bias pointer and inputs come in one LDRD. For the small depths where the loop's and the
+ * push's cycles are a large share of a channel pair's. */
+#define TE_PAIRS_SMML_FIXED_ASM(BLOCKS)                                                                        \
+    "3:\n\t"                                                                                                   \
+    "ldrd %[v0], %[v], [%[r]]\n\t" /* bias, inputs */                                                          \
+    "ldrd %[c00], %[c01], [%[v0]]\n\t"                                                                         \
+    "ldrd %[c10], %[c11], [%[v0]], #8\n\t"                                                                     \
+    "str %[v0], [%[r]]\n\t"                                                                                    \
+    BLOCKS                                                                                                     \
+    TE_PAIRS_QUANT_LOADS_ASM                                                                                   \
+    TE_PAIRS_SMML_TAIL_ASM
+#define TE_Q15_BLOCK_N TE_Q15_BLOCK_ASM("n")
+#define TE_Q15_BLOCKS_2 TE_Q15_BLOCK_N TE_Q15_BLOCK_N
+#define TE_Q15_BLOCKS_4 TE_Q15_BLOCKS_2 TE_Q15_BLOCKS_2
+#define TE_Q15_BLOCKS_6 TE_Q15_BLOCKS_4 TE_Q15_BLOCKS_2
+#define TE_Q15_BLOCKS_7 TE_Q15_BLOCKS_6 TE_Q15_BLOCK_N
+#define TE_Q15_BLOCKS_8 TE_Q15_BLOCKS_4 TE_Q15_BLOCKS_4
+#define TE_Q15_BLOCKS_16 TE_Q15_BLOCKS_8 TE_Q15_BLOCKS_8
 
 /* te_pairs_asm's operands: the registers of TE_Q15_REGS, the accumulators, the run pointer in r7 (the
  * blocks' T while it is pushed). */
@@ -352,6 +381,18 @@ TE_ALWAYS_INLINE const int8_t *te_pairs_asm(te_pairs_run *run, const int8_t *w, 
 #define TE_1X1_HEAD "ldr %[v], [%[r], #4]\n\t" "ldr %[n], [%[r], #8]\n\t" TE_1X1_INPUTS "ldr %[v0], [%[r]]\n\t"
     if (q15 && wide) {
         __asm volatile(TE_PAIRS_ASM(TE_LDM_HEAD, TE_Q15_BLOCK_ASM, TE_WIDE_PRE, TE_WIDE_POST) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && run->blocks == 2) {  /* small depths: the blocks written out */
+        __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_2) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && run->blocks == 4) {
+        __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_4) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && run->blocks == 6) {
+        __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_6) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && run->blocks == 7) {  /* a 3x3 convolution of 3 channels (a first layer) */
+        __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_7) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && run->blocks == 8) {
+        __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_8) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && run->blocks == 16) {  /* 64 input channels: MobileNets' and DS-CNNs' 1x1 */
+        __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_16) TE_PAIRS_OPERANDS);
     } else if (q15 && smml && (run->blocks & 1) == 0) {  /* the block count even: halved for the loop */
         run->blocks >>= 1;
         __asm volatile(TE_PAIRS_SMML_ASM("", TE_Q15_BLOCK_ASM, 1) TE_PAIRS_OPERANDS);
@@ -378,6 +419,16 @@ TE_ALWAYS_INLINE const int8_t *te_pairs_asm(te_pairs_run *run, const int8_t *w, 
 #undef TE_PAIRS_OPERANDS
 #undef TE_PAIRS_ASM
 #undef TE_PAIRS_SMML_ASM
+#undef TE_PAIRS_SMML_FIXED_ASM
+#undef TE_PAIRS_SMML_TAIL_ASM
+#undef TE_PAIRS_QUANT_LOADS_ASM
+#undef TE_Q15_BLOCK_N
+#undef TE_Q15_BLOCKS_2
+#undef TE_Q15_BLOCKS_4
+#undef TE_Q15_BLOCKS_6
+#undef TE_Q15_BLOCKS_7
+#undef TE_Q15_BLOCKS_8
+#undef TE_Q15_BLOCKS_16
 #undef TE_SMML_START_0
 #undef TE_SMML_START_1
 #undef TE_SMML_ODD_0

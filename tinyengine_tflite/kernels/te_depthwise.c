@@ -573,6 +573,17 @@ TE_ALWAYS_INLINE void te_dw_r4_tile(const int16_t *const *r, int32_t ox, const u
     }
 }
 
+/* te_dw_r4_row's taps, constants and row pointers as a, b, qt and rr, hidden from the optimizer (TE_DW_OPAQUE):
+ * loaded where a tile uses them, not held (and spilled) across the row. */
+#define TE_DW_ROW_ARGS_HIDDEN                                                                                  \
+    const uint32_t *a = ta, *b = tb;                                                                           \
+    const te_quant_fast *qt = q;                                                                               \
+    const int16_t *const *rr = r;                                                                              \
+    TE_DW_OPAQUE(a);                                                                                           \
+    TE_DW_OPAQUE(b);                                                                                           \
+    TE_DW_OPAQUE(qt);                                                                                          \
+    TE_DW_OPAQUE(rr)
+
 /* A channel's output row (out_w outputs to out[0], out[step], ...) from its K rows r. */
 TE_ALWAYS_INLINE void te_dw_r4_row(const int16_t *const *r, const uint32_t *ta, const uint32_t *tb, int32_t bias,
                                    const te_quant_fast *q, int32_t lo, int32_t hi, int8_t *out, int32_t step,
@@ -580,28 +591,23 @@ TE_ALWAYS_INLINE void te_dw_r4_row(const int16_t *const *r, const uint32_t *ta, 
                                    const int32_t Ch) {
     int32_t ox = 0;
     for (; ox + TE_DW_TILE <= out_w; ox += TE_DW_TILE) {
-        const uint32_t *a = ta, *b = tb;
-        const te_quant_fast *qt = q;
-        const int16_t *const *rr = r;
-        /* the taps, constants and row pointers loaded where used, not held (and spilled) across the row */
-        TE_DW_OPAQUE(a);
-        TE_DW_OPAQUE(b);
-        TE_DW_OPAQUE(qt);
-        TE_DW_OPAQUE(rr);
+        TE_DW_ROW_ARGS_HIDDEN;
         te_dw_r4_tile(rr, ox, a, b, bias, qt, lo, hi, out + ox * step, step, TE_DW_TILE, K, S, TE_DW_TILE, Full, Ch);
     }
     /* the last 1-3 outputs: one tile of that many (its reads stay inside the row's slack, as
      * te_dw_channel_fast's: a row has one value past its padded width) */
     int8_t *o = out + ox * step;
     const int32_t n = out_w - ox;
+    TE_DW_ROW_ARGS_HIDDEN;
     if (n == 3) {
-        te_dw_r4_tile(r, ox, ta, tb, bias, q, lo, hi, o, step, 3, K, S, 3, Full, Ch);
+        te_dw_r4_tile(rr, ox, a, b, bias, qt, lo, hi, o, step, 3, K, S, 3, Full, Ch);
     } else if (n == 2) {
-        te_dw_r4_tile(r, ox, ta, tb, bias, q, lo, hi, o, step, 2, K, S, 2, Full, Ch);
+        te_dw_r4_tile(rr, ox, a, b, bias, qt, lo, hi, o, step, 2, K, S, 2, Full, Ch);
     } else if (n == 1) {
-        te_dw_r4_tile(r, ox, ta, tb, bias, q, lo, hi, o, step, 1, K, S, 1, Full, Ch);
+        te_dw_r4_tile(rr, ox, a, b, bias, qt, lo, hi, o, step, 1, K, S, 1, Full, Ch);
     }
 }
+#undef TE_DW_ROW_ARGS_HIDDEN
 
 /* The whole groups of 4 channels (te_dw_ring4_bytes of scratch); returns the channels done (the rest are the
  * caller's). Every channel's requantization must be te_quant_fast's. */
