@@ -15,7 +15,7 @@ from tinyengine_tflite.compiler import compile_model
 L = keras.layers
 
 # Single-layer models leave the q15 variant no room: te_conv2d_1x1_s8_c4 / te_conv2d_s8 run, their leading pixel
-# pairs through the q15 path (depth * channels >= 256), the rest (odd pixel counts, the pixels whose outputs
+# pairs through the q15 path (depth * channels >= 128), the rest (odd pixel counts, the pixels whose outputs
 # hold the scratch) through their own loops.
 LEAD_CASES = {
     # 1x1, in_c a multiple of 4: te_conv_mode's whole-range and clamped requantizations, odd pixel counts
@@ -23,7 +23,7 @@ LEAD_CASES = {
     "c4_relu6": ((6, 5, 8), lambda: L.Conv2D(48, 1, activation="relu6"), "te_conv2d_1x1_s8_c4"),
     "c4_deep": ((3, 5, 64), lambda: L.Conv2D(10, 1, activation="relu"), "te_conv2d_1x1_s8_c4"),
     # below the depth * channels threshold: no lead
-    "c4_shallow": ((5, 5, 8), lambda: L.Conv2D(16, 1), "te_conv2d_1x1_s8_c4"),
+    "c4_shallow": ((5, 5, 4), lambda: L.Conv2D(16, 1), "te_conv2d_1x1_s8_c4"),
     # im2col: in_c not a multiple of 4 (int8 columns in the scratch too), odd channel counts, strides, borders
     "im2col_c5_same": ((9, 7, 5), lambda: L.Conv2D(8, 3, padding="same"), "te_conv2d_s8"),
     "im2col_c8_odd_out": ((9, 7, 8), lambda: L.Conv2D(7, 3, padding="same", activation="relu"), "te_conv2d_s8"),
@@ -153,11 +153,11 @@ def test_dsp_add_on_cortex_m4_matches_host(case, tmp_path):
 def _fixed_blocks_model() -> bytes:
     """Linear convolutions (the whole int8 range: te_pairs_asm's SMMLAR form) whose q15 depth is each block count
     that has its depth loop written out on Cortex-M (te_conv.c's TE_PAIRS_SMML_FIXED_ASM: 2, 4, 6, 7, 8 and 16
-    blocks of 4 values: 1x1 convolutions of 8, 16, 24, 32 and 64 channels, a 3x3 one of 3 channels), and the
-    counts beside them (3, 5: the depth loop)."""
+    blocks of 4 values: 1x1 convolutions of 8, 16, 24, 32 and 64 channels, a 3x3 one of 3 channels), and each
+    form of the depth loop beside them (12 blocks: four a trip; 10: two a trip; 3 and 5: an odd one first)."""
     def build(x):
-        x = L.Conv2D(8, 3, padding="same")(x)          # 27 values: 7 blocks
-        for channels in (16, 24, 32, 64, 12, 20, 10):  # depths 8, 16, 24, 32, 64, 12, 20
+        x = L.Conv2D(8, 3, padding="same")(x)                  # 27 values: 7 blocks
+        for channels in (16, 24, 32, 64, 48, 40, 12, 20, 10):  # depths 8, 16, 24, 32, 64, 48, 40, 12, 20
             x = L.Conv2D(channels, 1)(x)
         return x
     return int8_tflite(build, [(9, 8, 3)], "fixed_blocks")
@@ -170,5 +170,5 @@ def test_fixed_block_counts_on_cortex_m4_match_host(tmp_path):
     lowered, sched = compile_model(model)
     kernels = [sched.kernel(lowered, i)[0] for i in range(len(lowered.layers))]
     # every layer runs te_q15_run: the q15 variant, or a scratch-less kernel's leading pixels through it
-    assert set(kernels) <= {"te_conv2d_s8_q15", "te_conv2d_1x1_s8_c4", "te_conv2d_s8"} and len(kernels) == 8
+    assert set(kernels) <= {"te_conv2d_s8_q15", "te_conv2d_1x1_s8_c4", "te_conv2d_s8"} and len(kernels) == 10
     _assert_cortex_m4_equals_host(model, tmp_path)

@@ -222,10 +222,11 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
 /* The blocks of a channel pair (two a turn; an odd one runs out of line at 5:), then the run pointer back and
  * the pair's multipliers and shifts loaded (v0, v1: multipliers; v2, v3: shifts): TE_PAIRS_ASM's and
  * TE_PAIRS_SMML_ASM's common middle. */
-#define TE_PAIRS_BLOCKS_AND_QUANT_ASM(BLOCK)                                                                   \
+#define TE_PAIRS_BLOCKS_AND_QUANT_ASM(BLOCK) TE_PAIRS_TRIPS_AND_QUANT_ASM(BLOCK("r") BLOCK("r"))
+/* The same with the blocks of a trip given (TRIP). */
+#define TE_PAIRS_TRIPS_AND_QUANT_ASM(TRIP)                                                                     \
     "1:\n\t"                                                                                                   \
-    BLOCK("r")                                                                                                 \
-    BLOCK("r")                                                                                                 \
+    TRIP                                                                                                       \
     "subs %[n], %[n], #1\n\t"                                                                                  \
     "bne 1b\n\t"                                                                                               \
     "2:\n\t"                                                                                                   \
@@ -290,11 +291,17 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
  * the bias pair loaded twice by LDRD instead of copied, k loaded once a pair, the bias pointer, inputs and blocks
  * by one LDM and pixel 1's outputs addressed from pixel 0's (out_c in the run, loaded with out0 by one LDRD): 53
  * instructions a channel pair besides the blocks, TE_PAIRS_ASM's 62 (63 for te_conv_1x1_fast).
- * EVEN (1: an even block count, the run's blocks field holding half of it) drops the odd-block test. */
+ * EVEN (1: an even block count, the run's blocks field holding half of it) drops the odd-block test; 2: a
+ * multiple of 4, the field holding a quarter, four blocks a trip. */
 #define TE_SMML_START_0 "lsrs %[n], %[n], #1\n\t" "bcs 5f\n\t"
 #define TE_SMML_START_1 ""
+#define TE_SMML_START_2 ""
 #define TE_SMML_ODD_0(BLOCK) "b 6f\n\t" "5:\n\t" BLOCK("r") "bne 1b\n\t" "b 2b\n\t"
 #define TE_SMML_ODD_1(BLOCK)
+#define TE_SMML_ODD_2(BLOCK)
+#define TE_SMML_TRIP_0(BLOCK) BLOCK("r") BLOCK("r")
+#define TE_SMML_TRIP_1(BLOCK) BLOCK("r") BLOCK("r")
+#define TE_SMML_TRIP_2(BLOCK) BLOCK("r") BLOCK("r") BLOCK("r") BLOCK("r")
 #define TE_PAIRS_SMML_ASM(INPUTS, BLOCK, EVEN)                                                                 \
     "3:\n\t"                                                                                                   \
     "ldmia %[r], {%[v0], %[v], %[n]}\n\t" /* bias, inputs, blocks (v0: r0, v: r4, n: lr, ascending) */         \
@@ -304,7 +311,7 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
     "str %[v0], [%[r]]\n\t"                                                                                    \
     "push {%[r]}\n\t"                                                                                          \
     TE_SMML_START_##EVEN                                                                                       \
-    TE_PAIRS_BLOCKS_AND_QUANT_ASM(BLOCK)                                                                       \
+    TE_PAIRS_TRIPS_AND_QUANT_ASM(TE_SMML_TRIP_##EVEN(BLOCK))                                                   \
     TE_PAIRS_SMML_TAIL_ASM                                                                                     \
     TE_SMML_ODD_##EVEN(BLOCK) /* the odd block, then the pairs if any (the Z flag of lsrs) */                  \
     "6:\n\t"
@@ -393,6 +400,9 @@ TE_ALWAYS_INLINE const int8_t *te_pairs_asm(te_pairs_run *run, const int8_t *w, 
         __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_8) TE_PAIRS_OPERANDS);
     } else if (q15 && smml && run->blocks == 16) {  /* 64 input channels: MobileNets' and DS-CNNs' 1x1 */
         __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_16) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && (run->blocks & 3) == 0) {  /* a multiple of 4: quartered for the loop */
+        run->blocks >>= 2;
+        __asm volatile(TE_PAIRS_SMML_ASM("", TE_Q15_BLOCK_ASM, 2) TE_PAIRS_OPERANDS);
     } else if (q15 && smml && (run->blocks & 1) == 0) {  /* the block count even: halved for the loop */
         run->blocks >>= 1;
         __asm volatile(TE_PAIRS_SMML_ASM("", TE_Q15_BLOCK_ASM, 1) TE_PAIRS_OPERANDS);
@@ -433,6 +443,12 @@ TE_ALWAYS_INLINE const int8_t *te_pairs_asm(te_pairs_run *run, const int8_t *w, 
 #undef TE_SMML_START_1
 #undef TE_SMML_ODD_0
 #undef TE_SMML_ODD_1
+#undef TE_SMML_START_2
+#undef TE_SMML_ODD_2
+#undef TE_SMML_TRIP_0
+#undef TE_SMML_TRIP_1
+#undef TE_SMML_TRIP_2
+#undef TE_PAIRS_TRIPS_AND_QUANT_ASM
 #undef TE_Q15_OUT_SMML_ASM
 #undef TE_PAIRS_1X1_BLOCK_ASM
 #undef TE_Q15_CHANNEL_ASM
@@ -675,14 +691,16 @@ static TE_NOINLINE void te_q15_run(const te_conv_params *p, const int8_t *input,
 /* The scratch-less kernels' leading pixels through te_conv2d_s8_q15's DSP path (speed builds): its scratch is
  * taken from the output's tail, which is written last, so the pixel pairs whose outputs end before it run
  * there; returns how many pixels ran (even; 0 without the DSP path, where the output is too short, or where a
- * channel pair's depth times the channels is under 256: there, measured on the Cortex-M4 cycle model, the
- * column expansion costs more than it saves). The output must not overlap the input (te_conv.h). */
+ * channel pair's depth times the channels is under 128: there, measured on the Cortex-M4 cycle model, the
+ * column expansion costs more than it saves; since the short depths run written out (TE_PAIRS_SMML_FIXED_ASM),
+ * 8 channels into 16 gain: mlperf_vww_96_int8's 48x48 layer 920k -> 835k instructions). The output must not
+ * overlap the input (te_conv.h). */
 TE_ALWAYS_INLINE int32_t te_q15_lead(const te_conv_params *p, const int8_t *input, const int8_t *filter,
                            const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *output) {
 #if TE_DSP
     const int32_t pixels = p->output.h * p->output.w, out_c = p->output.c;
     const int32_t bytes = pixels * out_c, need = te_conv2d_s8_q15_get_buffer_size(p);
-    if (bytes < need + 2 * out_c + 3 || te_pad4(p->kernel.h * p->kernel.w * p->input.c) * out_c < 256) {
+    if (bytes < need + 2 * out_c + 3 || te_pad4(p->kernel.h * p->kernel.w * p->input.c) * out_c < 128) {
         return 0;
     }
     /* the scratch at the last word-aligned address with `need` bytes before the output's end */
