@@ -58,6 +58,33 @@ def _requant(ctx, op, in_t, out_t, filter_scales, n):
     return in_zp, out_zp, mult, shift, act_min, act_max
 
 
+def constant_channels(filt: np.ndarray, bias: np.ndarray, mult: np.ndarray, shift: np.ndarray, out_zp: int,
+                      act_min: int, act_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, values): the output channels whose every output is one value whatever the int8 input, and that
+    value (filt: (channels, depth) weights; bias: with the input zero point folded in, so acc = bias + filt . x
+    for int8 x, padding included). A non-negative multiplier with a right shift makes the requantization
+    monotone in the accumulator, so a channel is constant where the accumulator's two extremes requantize to
+    the same value. Real models carry such dead channels with a bias near +-2^30 and shifts down to -31 (MLPerf
+    Tiny's person detection), which kept whole layers off the kernels' fast requantization."""
+    from .lut import mbqm   # one TFLite MultiplyByQuantizedMultiplier
+    w = filt.astype(np.int64)
+    lo = bias.astype(np.int64) + np.minimum(-128 * w, 127 * w).sum(axis=1)
+    hi = bias.astype(np.int64) + np.maximum(-128 * w, 127 * w).sum(axis=1)
+    mask = np.zeros(len(bias), dtype=bool)
+    values = np.zeros(len(bias), dtype=np.int64)
+    for c in range(len(bias)):
+        if mult[c] < 0 or shift[c] > 0 or lo[c] < -2 ** 31 or hi[c] >= 2 ** 31:
+            continue
+        ends = [min(max(mbqm(int(a), int(mult[c]), int(shift[c])) + out_zp, act_min), act_max) for a in (lo[c], hi[c])]
+        mask[c], values[c] = ends[0] == ends[1], ends[0]
+    return mask, values
+
+
+# A constant channel's requantization: multiplier 1/2 with shift -16 scales a bias of d 2^17 to d exactly
+# (|d| <= 255 keeps the bias far inside what every fast form takes).
+CONSTANT_MULT, CONSTANT_SHIFT, CONSTANT_BIAS_SHIFT = 1 << 30, -16, 17
+
+
 def _geometry(ctx, op, in_hw, k_hw, out_hw):
     o = op.options
     stride = (o.get("stride_h", 1), o.get("stride_w", 1))
@@ -103,6 +130,13 @@ def lower_conv2d(ctx, op):
     stride, dil, pads = _geometry(ctx, op, (ih, iw), (kh, kw), (oh, ow))
     in_zp, out_zp, mult, shift, amin, amax = _requant(ctx, op, in_t, out_t, fscales, oc)
     bias = _bias(ctx, op, oc) - in_zp * filt.reshape(oc, -1).sum(axis=1)
+    # a constant channel as zero weights and the bias that requantizes to its value (CONSTANT_*): the same
+    # outputs, and the layer's requantization stays on the kernels' fast forms
+    const, value = constant_channels(filt.reshape(oc, -1), bias, mult, shift, out_zp, amin, amax)
+    filt = np.where(const[:, None, None, None], 0, filt)
+    bias = np.where(const, (value - out_zp) << CONSTANT_BIAS_SHIFT, bias)
+    mult = np.where(const, CONSTANT_MULT, mult).astype(np.int32)
+    shift = np.where(const, CONSTANT_SHIFT, shift).astype(np.int32)
     ctx.add(conv_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), (ih, iw, ic), (oh, ow, oc),
                        (kh, kw), stride, dil, pads,
                        dict(input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
