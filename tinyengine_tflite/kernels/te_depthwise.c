@@ -541,6 +541,56 @@ TE_ALWAYS_INLINE void te_dw_gather4(const te_dw_params *p, const int8_t *in, int
     }
 }
 
+/* The tiles' multiply-accumulates in assembly where gcc's allocation of the unrolled C spills the taps and row
+ * pointers (speed builds for a real DSP core): a 3x3 kernel, stride 1, 4 outputs. */
+#if TE_DW_FAST && defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP) && \
+    defined(__OPTIMIZE__) && !defined(__PIC__)
+#define TE_DW_ASM 1
+#else
+#define TE_DW_ASM 0
+#endif
+
+#if TE_DW_ASM
+/* One kernel row of te_dw_tile_row_at for K 3, S 1, P 4 on the ring's layout (PS 8: a channel's column pairs
+ * 16 bytes apart): the row's 3 words at X, the taps ta[0..1] at [T, #TO] and tb[0..1] at [T, #TO + TB]. */
+#define TE_DW_K3S1_ROW_ASM(X, TO, TB)                                                                          \
+    "ldr %[v0], [%[" X "]]\n\t"                                                                                 \
+    "ldr %[v1], [%[" X "], #16]\n\t"                                                                           \
+    "ldr %[v2], [%[" X "], #32]\n\t"                                                                           \
+    "ldr %[a], [%[t], #" TO "]\n\t"                                                                             \
+    "ldr %[b], [%[t], #" TO "+" TB "]\n\t"                                                                      \
+    "smlad %[c0], %[v0], %[a], %[c0]\n\t"                                                                      \
+    "smlad %[c1], %[v0], %[b], %[c1]\n\t"                                                                      \
+    "smlad %[c2], %[v1], %[a], %[c2]\n\t"                                                                      \
+    "smlad %[c3], %[v1], %[b], %[c3]\n\t"                                                                      \
+    "ldr %[a], [%[t], #" TO "+4]\n\t"                                                                           \
+    "ldr %[b], [%[t], #" TO "+4+" TB "]\n\t"                                                                    \
+    "smlad %[c0], %[v1], %[a], %[c0]\n\t"                                                                      \
+    "smlad %[c1], %[v1], %[b], %[c1]\n\t"                                                                      \
+    "smlad %[c2], %[v2], %[a], %[c2]\n\t"                                                                      \
+    "smlad %[c3], %[v2], %[b], %[c3]\n\t"
+
+/* acc[0..3] += the 3x3 tile at x0, x1, x2 (the kernel rows' first words), taps ta (tb = ta + TB bytes); the
+ * same sums as te_dw_tile_row_at's three calls. TB is te_dw_ring4's tb - ta: 4 channels of 3 rows of 2 words. */
+TE_ALWAYS_INLINE void te_dw_k3s1p4_asm(const int16_t *x0, const int16_t *x1, const int16_t *x2, const uint32_t *ta,
+                                       int32_t *acc) {
+    int32_t c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
+    uint32_t v0, v1, v2, a, b;
+    __asm volatile(TE_DW_K3S1_ROW_ASM("x0", "0", "96")
+                   TE_DW_K3S1_ROW_ASM("x1", "8", "96")
+                   TE_DW_K3S1_ROW_ASM("x2", "16", "96")
+                   : [c0] "+r"(c0), [c1] "+r"(c1), [c2] "+r"(c2), [c3] "+r"(c3), [v0] "=&r"(v0), [v1] "=&r"(v1),
+                     [v2] "=&r"(v2), [a] "=&r"(a), [b] "=&r"(b)
+                   : [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [t] "r"(ta)
+                   : "memory");
+    acc[0] = c0;
+    acc[1] = c1;
+    acc[2] = c2;
+    acc[3] = c3;
+}
+#undef TE_DW_K3S1_ROW_ASM
+#endif
+
 /* One tile of P outputs (n stored) of a channel's output row from column ox: rows r, taps ta/tb. */
 TE_ALWAYS_INLINE void te_dw_r4_tile(const int16_t *const *r, int32_t ox, const uint32_t *ta, const uint32_t *tb,
                                     int32_t bias, const te_quant_fast *q, int32_t lo, int32_t hi, int8_t *out,
@@ -551,11 +601,20 @@ TE_ALWAYS_INLINE void te_dw_r4_tile(const int16_t *const *r, int32_t ox, const u
     for (int32_t j = 0; j < P; ++j) {
         acc[j] = bias;
     }
-    TE_UNROLL
-    for (int32_t ky = 0; ky < K; ++ky) {
-        te_dw_tile_row_at(r[ky] + ox * S * 4 + 2 * Ch, ta + ky * TE_DW_PAIRS(K), tb + ky * TE_DW_PAIRS(K), acc, K,
-                          S, P, 8);
-        TE_DW_BARRIER();  /* a kernel row's loads stay after the previous row's MACs: fewer values live */
+#if TE_DW_ASM
+    if (K == 3 && S == 1 && P == 4) {   /* tb - ta: te_dw_ring4's 4 channels of 3 rows of 2 words (96 bytes) */
+        const int32_t o = ox * S * 4 + 2 * Ch;
+        te_dw_k3s1p4_asm(r[0] + o, r[1] + o, r[2] + o, ta, acc);
+        (void)tb;
+    } else
+#endif
+    {
+        TE_UNROLL
+        for (int32_t ky = 0; ky < K; ++ky) {
+            te_dw_tile_row_at(r[ky] + ox * S * 4 + 2 * Ch, ta + ky * TE_DW_PAIRS(K), tb + ky * TE_DW_PAIRS(K), acc,
+                              K, S, P, 8);
+            TE_DW_BARRIER();  /* a kernel row's loads stay after the previous row's MACs: fewer values live */
+        }
     }
     const te_quant_fast qv = *q;
     TE_UNROLL
