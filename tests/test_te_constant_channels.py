@@ -1,4 +1,4 @@
-"""Convolution channels whose output never changes (a dead ReLU channel: a bias near +-2^30, a shift near -31)
+"""Convolution and depthwise channels whose output never changes (a dead ReLU channel: a bias near +-2^30, a shift near -31)
 become zero weights with a bias that requantizes to their value (tinyengine_tflite.ops.conv.constant_channels),
 so that their layer keeps the kernels' fast requantization; the outputs stay TFLite's, bit for bit."""
 import numpy as np
@@ -47,15 +47,17 @@ def test_constant_channels_are_those_whose_every_input_gives_one_value():
 
 
 @pytest.mark.skipif(bool(shared_missing("models")), reason=str(shared_missing("models")))
-def test_person_detection_dead_channels_leave_every_layer_on_the_fast_requantization():
-    """mlperf_vww_96_int8 has dead channels in 9 of its 14 convolutions: after lowering, every channel of every
-    convolution meets te_conv.c's te_conv_smml_fits (shift in [-22, -1], |bias| far below 2^30), and the model
-    stays bit-exact with LiteRT's and TFLM's reference kernels."""
-    model = (SUITE_DIR / "mlperf_vww_96_int8.tflite").read_bytes()
+@pytest.mark.parametrize("name", ["mlperf_vww_96_int8", "mcunet_vww_tinyengine"])
+def test_dead_channels_leave_every_layer_on_the_fast_requantization(name):
+    """MLPerf Tiny's person detection has dead channels in 9 of its 14 convolutions, MCUNet's in its depthwise
+    layers (shifts of -23): after lowering, every channel of every convolution and depthwise convolution meets
+    the kernels' SMMLAR conditions (te_conv.c's te_conv_smml_fits, te_depthwise.c's te_dw_smml_fits: shift in
+    [-22, -1], |bias| far below 2^30), and the model stays bit-exact with LiteRT's and TFLM's reference kernels."""
+    model = (SUITE_DIR / f"{name}.tflite").read_bytes()
     lowered, _ = compile_model(model)
-    convs = [layer for layer in lowered.layers if layer.op == "CONV_2D"]
-    for layer in convs:
+    layers = [layer for layer in lowered.layers if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    for layer in layers:
         consts = {c.name: np.asarray(c.data) for c in layer.consts}
-        assert consts["shift"].min() >= -22 and consts["shift"].max() <= -1
+        assert consts["shift"].min() >= -22 and consts["shift"].max() <= -1, (layer.op, layer.op_index)
         assert np.abs(consts["bias"]).max() < 2 ** 29
     assert_bit_exact(model, seeds=(0, 1))

@@ -591,6 +591,32 @@ TE_ALWAYS_INLINE void te_dw_k3s1p4_asm(const int16_t *x0, const int16_t *x1, con
 #undef TE_DW_K3S1_ROW_ASM
 #endif
 
+/* The ring's whole-range requantization through SMMLAR (te_rescale.h's te_sum_fast_dsp_one derives it:
+ * (SMMLAR(2 acc, mult, K) + [acc < 0]) >> r with K = (2 output_offset + 1) 2^(r-1)), one instruction fewer an
+ * output than te_quant_fast_scale. Exact where |acc| < 2^30 and r in [1, 22] (te_conv.c's te_conv_smml_fits):
+ * every channel's |bias| below 2^30 less kernel.h kernel.w 2^14 (int8 inputs times int8 taps). */
+static int te_dw_smml_fits(const te_dw_params *p, const int32_t *bias, const int32_t *mult, const int32_t *shift) {
+    const int32_t limit = (1 << 30) - (1 << 14) * p->kernel.h * p->kernel.w;
+    if (p->output_offset < -128 || p->output_offset > 128) {
+        return 0;
+    }
+    for (int32_t c = 0; c < p->output.c; ++c) {
+        if (mult[c] < 0 || (uint32_t)(-shift[c] - 1) >= 22u || bias[c] >= limit || bias[c] <= -limit) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* te_dw_smml_fits's constants in te_quant_fast's fields: mult, K (high), r (shift). */
+static inline te_quant_fast te_dw_smml_channel(int32_t multiplier, int32_t shift, int32_t output_offset) {
+    te_quant_fast q;
+    q.mult = multiplier;
+    q.high = (int32_t)((uint32_t)(2 * output_offset + 1) << (-shift - 1));
+    q.shift = -shift;
+    return q;
+}
+
 /* One tile of P outputs (n stored) of a channel's output row from column ox: rows r, taps ta/tb. */
 TE_ALWAYS_INLINE void te_dw_r4_tile(const int16_t *const *r, int32_t ox, const uint32_t *ta, const uint32_t *tb,
                                     int32_t bias, const te_quant_fast *q, int32_t lo, int32_t hi, int8_t *out,
@@ -620,10 +646,11 @@ TE_ALWAYS_INLINE void te_dw_r4_tile(const int16_t *const *r, int32_t ox, const u
     TE_UNROLL
     for (int32_t j = 0; j < P; ++j) {
         if (j < n) {
-            int32_t v = te_quant_fast_scale(qv, acc[j]);
-            if (Full) {  /* the activation clamps to int8's range: one SSAT */
-                out[j * step] = (int8_t)te_sat_s8(v);
+            if (Full) {  /* the activation clamps to int8's range: one SSAT; te_dw_smml_fits' constants */
+                const int32_t a = acc[j];
+                out[j * step] = (int8_t)te_sat_s8((te_smmlar(a + a, qv.mult, qv.high) + (a >> 31)) >> qv.shift);
             } else {
+                int32_t v = te_quant_fast_scale(qv, acc[j]);
                 v = TE_MAX(v, lo);
                 out[j * step] = (int8_t)TE_MIN(v, hi);
             }
@@ -689,7 +716,8 @@ TE_ALWAYS_INLINE int32_t te_dw_ring4(const te_dw_params *p, const int8_t *input,
         const int32_t c0 = 4 * g;
         for (int32_t j = 0; j < 4; ++j) {
             te_dw_tap_words(filter + (c0 + j) * K * K, ta + j * T, S == 1 ? tb + j * T : NULL, K);
-            q[j] = te_quant_fast_channel(mult[c0 + j], shift[c0 + j], p->output_offset);
+            q[j] = Full ? te_dw_smml_channel(mult[c0 + j], shift[c0 + j], p->output_offset)
+                        : te_quant_fast_channel(mult[c0 + j], shift[c0 + j], p->output_offset);
         }
         const int8_t *in = input + c0;
         int32_t row = -pad_top, slot = 0;
@@ -733,7 +761,7 @@ TE_ALWAYS_INLINE int32_t te_dw_ring4(const te_dw_params *p, const int8_t *input,
                                                           const int8_t *filter, const int32_t *bias,           \
                                                           const int32_t *mult, const int32_t *shift,           \
                                                           int8_t *output, int8_t *scratch) {                   \
-        if (p->activation.min == -128 && p->activation.max == 127) {                                           \
+        if (p->activation.min == -128 && p->activation.max == 127 && te_dw_smml_fits(p, bias, mult, shift)) {   \
             return te_dw_ring4(p, input, filter, bias, mult, shift, output, scratch, K, S, 1);                 \
         }                                                                                                      \
         return te_dw_ring4(p, input, filter, bias, mult, shift, output, scratch, K, S, 0);                     \

@@ -85,6 +85,16 @@ def constant_channels(filt: np.ndarray, bias: np.ndarray, mult: np.ndarray, shif
 CONSTANT_MULT, CONSTANT_SHIFT, CONSTANT_BIAS_SHIFT = 1 << 30, -16, 17
 
 
+def fold_constant_channels(weights: np.ndarray, bias, mult, shift, out_zp: int, act_min: int, act_max: int):
+    """(weights, bias, mult, shift) with each constant channel (constant_channels; weights: (channels, depth))
+    as zero weights and the bias that requantizes to its value (CONSTANT_*): the same outputs, and the layer's
+    requantization stays on the kernels' fast forms."""
+    const, value = constant_channels(weights, bias, mult, shift, out_zp, act_min, act_max)
+    return (np.where(const[:, None], 0, weights), np.where(const, (value - out_zp) << CONSTANT_BIAS_SHIFT, bias),
+            np.where(const, CONSTANT_MULT, mult).astype(np.int32),
+            np.where(const, CONSTANT_SHIFT, shift).astype(np.int32))
+
+
 def _geometry(ctx, op, in_hw, k_hw, out_hw):
     o = op.options
     stride = (o.get("stride_h", 1), o.get("stride_w", 1))
@@ -130,13 +140,8 @@ def lower_conv2d(ctx, op):
     stride, dil, pads = _geometry(ctx, op, (ih, iw), (kh, kw), (oh, ow))
     in_zp, out_zp, mult, shift, amin, amax = _requant(ctx, op, in_t, out_t, fscales, oc)
     bias = _bias(ctx, op, oc) - in_zp * filt.reshape(oc, -1).sum(axis=1)
-    # a constant channel as zero weights and the bias that requantizes to its value (CONSTANT_*): the same
-    # outputs, and the layer's requantization stays on the kernels' fast forms
-    const, value = constant_channels(filt.reshape(oc, -1), bias, mult, shift, out_zp, amin, amax)
-    filt = np.where(const[:, None, None, None], 0, filt)
-    bias = np.where(const, (value - out_zp) << CONSTANT_BIAS_SHIFT, bias)
-    mult = np.where(const, CONSTANT_MULT, mult).astype(np.int32)
-    shift = np.where(const, CONSTANT_SHIFT, shift).astype(np.int32)
+    weights, bias, mult, shift = fold_constant_channels(filt.reshape(oc, -1), bias, mult, shift, out_zp, amin, amax)
+    filt = weights.reshape(filt.shape)
     ctx.add(conv_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), (ih, iw, ic), (oh, ow, oc),
                        (kh, kw), stride, dil, pads,
                        dict(input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
@@ -256,12 +261,13 @@ def lower_depthwise(ctx, op):
         raise ctx.error(op, f"{oc} output channels is not a multiple of {ic} input channels")
     stride, dil, pads = _geometry(ctx, op, (ih, iw), (kh, kw), (oh, ow))
     in_zp, out_zp, mult, shift, amin, amax = _requant(ctx, op, in_t, out_t, fscales, oc)
+    taps = filt[0].transpose(2, 0, 1).reshape(oc, -1)      # (channels, kh * kw)
+    bias = _bias(ctx, op, oc) - in_zp * taps.sum(axis=1)
+    taps, bias, mult, shift = fold_constant_channels(taps, bias, mult, shift, out_zp, amin, amax)
     ctx.add(depthwise_layer(op.index, ctx.buffer_of(op, in_t), ctx.new_buffer(out_t), (ih, iw, ic), (oh, ow, oc),
                             (kh, kw), stride, dil, pads,
                             dict(input_offset=-in_zp, output_offset=out_zp, act_min=amin, act_max=amax),
-                            [Const.of("filter", filt[0].transpose(2, 0, 1), "int8"),
-                             Const.of("bias", _bias(ctx, op, oc) - in_zp * filt[0].reshape(-1, oc).sum(axis=0),
-                                      "int32"),
+                            [Const.of("filter", taps.reshape(oc, kh, kw), "int8"), Const.of("bias", bias, "int32"),
                              Const.of("mult", mult, "int32"), Const.of("shift", shift, "int32")]))
 
 
