@@ -609,7 +609,8 @@ static int te_conv_smml_fits(const int32_t *bias, const int32_t *mult, const int
         return 0;
     }
     for (int32_t c = 0; c < channels; ++c) {
-        if ((uint32_t)(-shift[c] - 1) < 22u && bias[c] < limit && bias[c] > -limit) {
+        /* r in [1, 22] and |bias| < limit (one unsigned compare each) */
+        if ((uint32_t)(-shift[c] - 1) < 22u && (uint32_t)bias[c] + (uint32_t)limit - 1u < 2u * (uint32_t)limit - 1u) {
             continue;
         }
         const int32_t r = -shift[c];
@@ -1060,14 +1061,18 @@ static void te_im2col_q15(const te_conv_params *p, const int8_t *input, int32_t 
 
 
 #if TE_DSP && TE_CONV_FAST
+/* One q15 block (4 depth values of pixel 0 from word a, of pixel 1 from word b) into col[0..3]. */
+TE_ALWAYS_INLINE void te_q15_block_put(uint32_t a, uint32_t b, uint32_t *col) {
+    col[0] = te_sxtb16(a);
+    col[1] = te_sxtb16_hi(a);
+    col[2] = te_sxtb16(b);
+    col[3] = te_sxtb16_hi(b);
+}
+
 /* Two int8 columns c0, c1 of depth4 values (a multiple of 4) sign-extended into the q15 layout. */
 static void te_expand_q15(const int8_t *c0, const int8_t *c1, int32_t depth4, uint32_t *col) {
     for (int32_t k = 0; k < depth4; k += 4, col += 4) {
-        const uint32_t v0 = te_load_u32(c0 + k), v1 = te_load_u32(c1 + k);
-        col[0] = te_sxtb16(v0);
-        col[1] = te_sxtb16_hi(v0);
-        col[2] = te_sxtb16(v1);
-        col[3] = te_sxtb16_hi(v1);
+        te_q15_block_put(te_load_u32(c0 + k), te_load_u32(c1 + k), col);
     }
 }
 
@@ -1080,6 +1085,28 @@ static void te_im2col_q15_any(const te_conv_params *p, const int8_t *input, int3
     te_im2col(p, input, px0, c0);
     te_im2col(p, input, px1, c1);
     te_expand_q15(c0, c1, depth4, col);
+}
+
+/* Depth values [4 k, 4 k + 4) of a 3x3 window over 3 channels (kernel rows of 9 bytes, rs apart; the 28th value
+ * is padding, 0), as one word, from loads that stay inside the window's rows. */
+TE_ALWAYS_INLINE uint32_t te_c3k3_word(const int8_t *s, int32_t rs, const int k) {
+    switch (k) {
+    case 0: return te_load_u32(s);
+    case 1: return te_load_u32(s + 4);
+    case 2: return (te_load_u32(s + 5) >> 24) | (te_load_u32(s + rs) << 8);           /* row 0's byte 8, row 1's 0-2 */
+    case 3: return te_load_u32(s + rs + 3);
+    case 4: return (te_load_u32(s + rs + 5) >> 16) | (te_load_u32(s + 2 * rs) << 16);  /* row 1's 7-8, row 2's 0-1 */
+    case 5: return te_load_u32(s + 2 * rs + 2);
+    default: return te_load_u32(s + 2 * rs + 5) >> 8;                                   /* row 2's 6-8, padding */
+    }
+}
+
+/* te_im2col_q15_inside for a 3x3 kernel over 3 channels (an RGB first layer): the 7 blocks written out. */
+static void te_im2col_q15_c3k3(const int8_t *s0, const int8_t *s1, int32_t rs, uint32_t *col) {
+    TE_UNROLL
+    for (int k = 0; k < 7; ++k) {
+        te_q15_block_put(te_c3k3_word(s0, rs, k), te_c3k3_word(s1, rs, k), col + 4 * k);
+    }
 }
 
 /* Pixels px0 and px1 (px0 or px0 + 1)'s q15 columns where both windows lie inside the input (te_pair_windows),
@@ -1097,6 +1124,10 @@ static int te_im2col_q15_inside(const te_conv_params *p, const int8_t *input, in
         for (int32_t ky = 0; ky < p->kernel.h; ++ky, s0 += row, s1 += row, col += run) {
             te_expand_q15(s0, s1, run, col);
         }
+        return 1;
+    }
+    if (p->input.c == 3 && p->kernel.h == 3 && p->kernel.w == 3) {
+        te_im2col_q15_c3k3(s0, s1, row, col);
         return 1;
     }
     const int32_t depth4 = te_pad4(p->kernel.h * run);

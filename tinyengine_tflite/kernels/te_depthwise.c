@@ -593,15 +593,14 @@ TE_ALWAYS_INLINE void te_dw_k3s1p4_asm(const int16_t *x0, const int16_t *x1, con
 
 /* The ring's whole-range requantization through SMMLAR (te_rescale.h's te_sum_fast_dsp_one derives it:
  * (SMMLAR(2 acc, mult, K) + [acc < 0]) >> r with K = (2 output_offset + 1) 2^(r-1)), one instruction fewer an
- * output than te_quant_fast_scale. Exact where |acc| < 2^30 and r in [1, 22] (te_conv.c's te_conv_smml_fits):
- * every channel's |bias| below 2^30 less kernel.h kernel.w 2^14 (int8 inputs times int8 taps). */
-static int te_dw_smml_fits(const te_dw_params *p, const int32_t *bias, const int32_t *mult, const int32_t *shift) {
-    const int32_t limit = (1 << 30) - (1 << 14) * p->kernel.h * p->kernel.w;
-    if (p->output_offset < -128 || p->output_offset > 128) {
-        return 0;
-    }
+ * output than te_quant_fast_scale. Exact where |acc| < 2^30 and r in [1, 22] (te_conv.c's te_conv_smml_fits).
+ * The ring runs only where te_quant_fast_fits holds for every channel (te_dw_ring4_of: multiplier >= 0, r in
+ * [2, 23], |output_offset| <= 128), so what is left is r != 23 and |bias| below 2^30 less kernel.h kernel.w
+ * 2^14 (int8 inputs times int8 taps). */
+static int te_dw_smml_fits(const te_dw_params *p, const int32_t *bias, const int32_t *shift) {
+    const uint32_t limit = (1u << 30) - (1u << 14) * (uint32_t)(p->kernel.h * p->kernel.w);
     for (int32_t c = 0; c < p->output.c; ++c) {
-        if (mult[c] < 0 || (uint32_t)(-shift[c] - 1) >= 22u || bias[c] >= limit || bias[c] <= -limit) {
+        if (shift[c] == -23 || (uint32_t)bias[c] + limit - 1u >= 2u * limit - 1u) {   /* |bias| >= limit */
             return 0;
         }
     }
@@ -761,7 +760,7 @@ TE_ALWAYS_INLINE int32_t te_dw_ring4(const te_dw_params *p, const int8_t *input,
                                                           const int8_t *filter, const int32_t *bias,           \
                                                           const int32_t *mult, const int32_t *shift,           \
                                                           int8_t *output, int8_t *scratch) {                   \
-        if (p->activation.min == -128 && p->activation.max == 127 && te_dw_smml_fits(p, bias, mult, shift)) {   \
+        if (p->activation.min == -128 && p->activation.max == 127 && te_dw_smml_fits(p, bias, shift)) {         \
             return te_dw_ring4(p, input, filter, bias, mult, shift, output, scratch, K, S, 1);                 \
         }                                                                                                      \
         return te_dw_ring4(p, input, filter, bias, mult, shift, output, scratch, K, S, 0);                     \
@@ -784,8 +783,11 @@ static te_dw_ring4_fn te_dw_ring4_of(const te_dw_params *p, const int32_t *mult,
     if (!K || need == 0 || need > room) {
         return NULL;
     }
-    for (int32_t c = 0; c < p->output.c; ++c) {
-        if (!te_quant_fast_fits(mult[c], shift[c], p->output_offset)) {
+    if (!te_quant_fast_fits(0, -2, p->output_offset)) {   /* the output offset, once */
+        return NULL;
+    }
+    for (int32_t c = 0; c < p->output.c; ++c) {   /* te_quant_fast_fits' multiplier >= 0, shift in [-23, -2] */
+        if (mult[c] < 0 || (uint32_t)(-shift[c] - 2) >= 22u) {
             return NULL;
         }
     }
