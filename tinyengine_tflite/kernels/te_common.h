@@ -197,4 +197,35 @@ static inline int32_t te_quant_fast_scale(te_quant_fast q, int32_t x) {
     return (int32_t)((c + (int64_t)x * q.mult) >> 32) >> q.shift;
 }
 
+/* Whether the SMMLAR requantization (SMMLAR(2 acc, mult, K) - [acc < 0]) >> r with K = (2 output_offset + 1)
+ * 2^(r-1) (te_conv.c's TE_Q15_OUT_SMML_ASM, te_depthwise.c's ring; te_rescale.h derives it) gives te_quant_fast's
+ * value with the whole int8 range for every channel of a layer whose multipliers are >= 0 (the callers' fast
+ * modes check it), `depth` int8 products an accumulator: accumulators below 2^30 in magnitude (|bias| + 2^14
+ * depth), so that 2 acc fits, a right shift r >= 1, and SMMLAR's sum y + K - 1 inside int32 with
+ * |y| <= |acc| mult / 2^31 + 1. A channel with r in [1, 22] and |bias| below the limit passes at once
+ * (|y| < 2^30, |K| <= 257 2^21 for an int8 output offset); the others are checked with their own bounds. */
+static inline int te_smml_fits(const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t channels,
+                               int32_t depth, int32_t output_offset) {
+    const int32_t limit = (1 << 30) - (1 << 14) * depth;
+    if (limit <= 0 || output_offset < -128 || output_offset > 128) {
+        return 0;
+    }
+    for (int32_t c = 0; c < channels; ++c) {
+        /* r in [1, 22] and |bias| < limit (one unsigned compare each) */
+        if ((uint32_t)(-shift[c] - 1) < 22u && (uint32_t)bias[c] + (uint32_t)limit - 1u < 2u * (uint32_t)limit - 1u) {
+            continue;
+        }
+        const int32_t r = -shift[c];
+        const int64_t acc = (bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c]) + ((int64_t)1 << 14) * depth;
+        if (r < 1 || r > 30 || acc >= ((int64_t)1 << 30) || mult[c] < 0) {
+            return 0;
+        }
+        const int64_t k = ((int64_t)2 * output_offset + 1) * ((int64_t)1 << (r - 1));
+        if ((k < 0 ? -k : k) + ((acc * mult[c]) >> 31) + 2 >= ((int64_t)1 << 31)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 #endif /* TE_COMMON_H */

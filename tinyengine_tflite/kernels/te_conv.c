@@ -279,7 +279,7 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
 
 /* One value of te_quant_fast_output with the whole int8 range into A through SMMLAR (M: multiplier, K: k <<
  * (r - 1), R: r; clobbers wa): ADD, SMMLAR, ADD, ASR, SSAT. te_rescale.h's te_sum_fast_dsp_one derives the form:
- * (SMMLAR(2 A, M, K) - [A < 0]) >> r; exact where |A| < 2^30 and r <= 22 (te_conv_smml_fits). */
+ * (SMMLAR(2 A, M, K) - [A < 0]) >> r; exact where |A| < 2^30 and r <= 22 (te_smml_fits). */
 #define TE_Q15_OUT_SMML_ASM(A, M, K, R)                                                                        \
     "add %[wa], %[" A "], %[" A "]\n\t"                                                                        \
     "smmlar %[wa], %[wa], %[" M "], %[" K "]\n\t"                                                              \
@@ -547,7 +547,7 @@ typedef struct {
     te_per_channel_quant_params quant;
     int32_t output_offset, act_min, act_max;
     int32_t per_channel, double_rounding;   /* fully connected only (convolutions: per channel, twice) */
-    int32_t smml;                           /* te_conv_q15: te_conv_smml_fits holds */
+    int32_t smml;                           /* te_conv_q15: te_smml_fits holds */
 } te_requant;
 
 /* How te_gemm_pixels requantizes: the convolutions' double rounding (generic, or through te_quant_fast where
@@ -594,38 +594,6 @@ TE_ALWAYS_INLINE int te_conv_mode(const te_conv_params *p, const int32_t *mult, 
 }
 
 
-#if TE_CONV_ASM
-/* Whether te_pairs_asm's SMMLAR requantization (TE_Q15_OUT_SMML_ASM) is exact for every channel of a layer whose
- * te_conv_mode is TE_RQ_FAST_FULL or TE_RQ_WIDE_FULL (multipliers >= 0; both compute te_quant_fast's value with
- * the whole int8 range): accumulators below 2^30 in magnitude (|bias| + 2^14 depth: int8 inputs times int8
- * weights), so that 2 acc fits, a right shift r >= 1, and SMMLAR's sum y + K - 1 inside int32 with
- * |y| <= |acc| mult / 2^31 + 1 and K = (2 output_offset + 1) 2^(r-1). A channel with r in [1, 22] and
- * |bias| below the limit passes at once (|y| < 2^30, |K| <= 257 2^21 for an int8 output offset); the others
- * are checked with their own bounds. */
-static int te_conv_smml_fits(const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t channels,
-                             int32_t depth, int32_t output_offset) {
-    const int32_t limit = (1 << 30) - (1 << 14) * depth;
-    if (limit <= 0 || output_offset < -128 || output_offset > 128) {
-        return 0;
-    }
-    for (int32_t c = 0; c < channels; ++c) {
-        /* r in [1, 22] and |bias| < limit (one unsigned compare each) */
-        if ((uint32_t)(-shift[c] - 1) < 22u && (uint32_t)bias[c] + (uint32_t)limit - 1u < 2u * (uint32_t)limit - 1u) {
-            continue;
-        }
-        const int32_t r = -shift[c];
-        const int64_t acc = (bias[c] < 0 ? -(int64_t)bias[c] : (int64_t)bias[c]) + ((int64_t)1 << 14) * depth;
-        if (r < 1 || r > 30 || acc >= ((int64_t)1 << 30) || mult[c] < 0) {
-            return 0;
-        }
-        const int64_t k = ((int64_t)2 * output_offset + 1) * ((int64_t)1 << (r - 1));
-        if ((k < 0 ? -k : k) + ((acc * mult[c]) >> 31) + 2 >= ((int64_t)1 << 31)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-#endif
 
 /* te_quant_fast's value plus `post` (the output offset where f does not hold it), clamped to the activation
  * (full: the whole int8 range, one saturation). */
@@ -770,7 +738,7 @@ TE_ALWAYS_INLINE void te_conv_1x1_fast(const te_conv_params *p, const int8_t *in
 #define TE_1X1_OUT(f, v) \
     (int8_t)(FULL ? te_sat_s8(te_quant_fast_scale(f, v)) : te_clamp(te_quant_fast_scale(f, v), lo, hi))
 #if TE_CONV_ASM
-    const int smml = FULL && te_conv_smml_fits(bias, mult, shift, out_c, depth, off);
+    const int smml = FULL && te_smml_fits(bias, mult, shift, out_c, depth, off);
 #endif
     for (int32_t px = px0; px < pixels; px += 2) {
         const int8_t *x0 = input + px * depth;
@@ -962,9 +930,9 @@ TE_ALWAYS_INLINE void te_conv_im2col(const te_conv_params *p, const int8_t *inpu
         col0[k] = col1[k] = 0;
     }
 #if TE_CONV_ASM
-    /* te_pairs_asm's SMMLAR requantization where it is exact for every channel (te_conv_smml_fits) */
+    /* te_pairs_asm's SMMLAR requantization where it is exact for every channel (te_smml_fits) */
     const int smml = mode == TE_RQ_FAST_FULL && out_c % 2 == 0 &&
-                     te_conv_smml_fits(q->bias, q->quant.multiplier, q->quant.shift, out_c, depth4,
+                     te_smml_fits(q->bias, q->quant.multiplier, q->quant.shift, out_c, depth4,
                                        q->output_offset);
 #endif
     int32_t px = px0;
@@ -1249,7 +1217,7 @@ TE_ALWAYS_INLINE void te_conv_q15(const te_conv_params *p, const int8_t *input, 
                 te_pairs_run r = {rq.bias, col, blocks, rq.quant.multiplier, rq.quant.shift, out, out_c,
                                   out + (out_c & ~1), wide && !rq.smml ? 1 : 2 * rq.output_offset + 1,
                                   rq.output_offset, NULL, out + out_c};
-                if (rq.smml) {  /* TE_RQ_FAST_FULL or TE_RQ_WIDE_FULL: te_conv_smml_fits holds */
+                if (rq.smml) {  /* TE_RQ_FAST_FULL or TE_RQ_WIDE_FULL: te_smml_fits holds */
                     w = te_pairs_asm(&r, w, 1, 0, 1);
                 } else {
                     w = te_pairs_asm(&r, w, 1, wide, 0);
@@ -1289,7 +1257,7 @@ static TE_NOINLINE void te_q15_run(const te_conv_params *p, const int8_t *input,
 #if TE_CONV_ASM
     te_requant qs = q;
     qs.smml = (mode == TE_RQ_FAST_FULL || mode == TE_RQ_WIDE_FULL) &&
-              te_conv_smml_fits(bias, mult, shift, p->output.c, te_pad4(p->kernel.h * p->kernel.w * p->input.c),
+              te_smml_fits(bias, mult, shift, p->output.c, te_pad4(p->kernel.h * p->kernel.w * p->input.c),
                                 p->output_offset);
     const te_requant *qp = &qs;
 #else

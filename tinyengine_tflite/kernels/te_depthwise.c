@@ -591,23 +591,9 @@ TE_ALWAYS_INLINE void te_dw_k3s1p4_asm(const int16_t *x0, const int16_t *x1, con
 #undef TE_DW_K3S1_ROW_ASM
 #endif
 
-/* The ring's whole-range requantization through SMMLAR (te_rescale.h's te_sum_fast_dsp_one derives it:
- * (SMMLAR(2 acc, mult, K) + [acc < 0]) >> r with K = (2 output_offset + 1) 2^(r-1)), one instruction fewer an
- * output than te_quant_fast_scale. Exact where |acc| < 2^30 and r in [1, 22] (te_conv.c's te_conv_smml_fits).
- * The ring runs only where te_quant_fast_fits holds for every channel (te_dw_ring4_of: multiplier >= 0, r in
- * [2, 23], |output_offset| <= 128), so what is left is r != 23 and |bias| below 2^30 less kernel.h kernel.w
- * 2^14 (int8 inputs times int8 taps). */
-static int te_dw_smml_fits(const te_dw_params *p, const int32_t *bias, const int32_t *shift) {
-    const uint32_t limit = (1u << 30) - (1u << 14) * (uint32_t)(p->kernel.h * p->kernel.w);
-    for (int32_t c = 0; c < p->output.c; ++c) {
-        if (shift[c] == -23 || (uint32_t)bias[c] + limit - 1u >= 2u * limit - 1u) {   /* |bias| >= limit */
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* te_dw_smml_fits's constants in te_quant_fast's fields: mult, K (high), r (shift). */
+/* The ring's whole-range requantization through SMMLAR (te_common.h's te_smml_fits), one instruction fewer an
+ * output than te_quant_fast_scale. */
+/* te_smml_fits' constants in te_quant_fast's fields: mult, K (high), r (shift). */
 static inline te_quant_fast te_dw_smml_channel(int32_t multiplier, int32_t shift, int32_t output_offset) {
     te_quant_fast q;
     q.mult = multiplier;
@@ -645,7 +631,7 @@ TE_ALWAYS_INLINE void te_dw_r4_tile(const int16_t *const *r, int32_t ox, const u
     TE_UNROLL
     for (int32_t j = 0; j < P; ++j) {
         if (j < n) {
-            if (Full) {  /* the activation clamps to int8's range: one SSAT; te_dw_smml_fits' constants */
+            if (Full) {  /* the activation clamps to int8's range: one SSAT; te_smml_fits' constants */
                 const int32_t a = acc[j];
                 out[j * step] = (int8_t)te_sat_s8((te_smmlar(a + a, qv.mult, qv.high) + (a >> 31)) >> qv.shift);
             } else {
@@ -760,7 +746,8 @@ TE_ALWAYS_INLINE int32_t te_dw_ring4(const te_dw_params *p, const int8_t *input,
                                                           const int8_t *filter, const int32_t *bias,           \
                                                           const int32_t *mult, const int32_t *shift,           \
                                                           int8_t *output, int8_t *scratch) {                   \
-        if (p->activation.min == -128 && p->activation.max == 127 && te_dw_smml_fits(p, bias, shift)) {         \
+        if (p->activation.min == -128 && p->activation.max == 127 &&                                           \
+            te_smml_fits(bias, mult, shift, p->output.c, p->kernel.h * p->kernel.w, p->output_offset)) {       \
             return te_dw_ring4(p, input, filter, bias, mult, shift, output, scratch, K, S, 1);                 \
         }                                                                                                      \
         return te_dw_ring4(p, input, filter, bias, mult, shift, output, scratch, K, S, 0);                     \
