@@ -153,11 +153,11 @@ def test_dsp_add_on_cortex_m4_matches_host(case, tmp_path):
 def _fixed_blocks_model() -> bytes:
     """Linear convolutions (the whole int8 range: te_pairs_asm's SMMLAR form) whose q15 depth is each block count
     that has its depth loop written out on Cortex-M (te_conv.c's TE_PAIRS_SMML_FIXED_ASM: 2, 4, 6, 7, 8 and 16
-    blocks of 4 values: 1x1 convolutions of 8, 16, 24, 32 and 64 channels, a 3x3 one of 3 channels), and each
-    form of the depth loop beside them (12 blocks: four a trip; 10: two a trip; 3 and 5: an odd one first)."""
+    blocks of 4 values: 1x1 convolutions of 8, 16, 24, 32, 40 and 64 channels, a 3x3 one of 3 channels), and each
+    form of the depth loop beside them (12 blocks: four a trip; 14: two a trip; 3 and 5: an odd one first)."""
     def build(x):
-        x = L.Conv2D(8, 3, padding="same")(x)                  # 27 values: 7 blocks
-        for channels in (16, 24, 32, 64, 48, 40, 12, 20, 10):  # depths 8, 16, 24, 32, 64, 48, 40, 12, 20
+        x = L.Conv2D(8, 3, padding="same")(x)                      # 27 values: 7 blocks
+        for channels in (16, 24, 32, 64, 48, 40, 56, 12, 20, 10):  # depths 8, 16, 24, 32, 64, 48, 40, 56, 12, 20
             x = L.Conv2D(channels, 1)(x)
         return x
     return int8_tflite(build, [(9, 8, 3)], "fixed_blocks")
@@ -170,5 +170,30 @@ def test_fixed_block_counts_on_cortex_m4_match_host(tmp_path):
     lowered, sched = compile_model(model)
     kernels = [sched.kernel(lowered, i)[0] for i in range(len(lowered.layers))]
     # every layer runs te_q15_run: the q15 variant, or a scratch-less kernel's leading pixels through it
-    assert set(kernels) <= {"te_conv2d_s8_q15", "te_conv2d_1x1_s8_c4", "te_conv2d_s8"} and len(kernels) == 10
+    assert set(kernels) <= {"te_conv2d_s8_q15", "te_conv2d_1x1_s8_c4", "te_conv2d_s8"} and len(kernels) == 11
+    _assert_cortex_m4_equals_host(model, tmp_path)
+
+
+# Output widths that take each path of te_depthwise.c's te_dw_k3s1_row4_asm (a 3x3 stride-1 depthwise row of 4
+# channels over the whole int8 range): no whole tile and 1, 2 or 3 outputs (1, 2, 3); whole tiles alone (4, 8);
+# whole tiles then 2 or 3 (6, 7); the last tile one of 5 (5, 9, 13).
+DW_ROW_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 13)
+
+
+def _dw_rows_model() -> bytes:
+    """One linear 3x3 depthwise convolution per width of DW_ROW_WIDTHS over 8 channels (two groups of 4), and one
+    over 6 (a group, then 2 channels on the per-channel path)."""
+    def build(*xs):
+        return [L.DepthwiseConv2D(3, padding="same")(x) for x in xs]
+    shapes = [(3, w, 8) for w in DW_ROW_WIDTHS] + [(4, 5, 6)]
+    return int8_tflite(build, shapes, "dw_k3s1_rows")
+
+
+@pytest.mark.cortexm
+@pytest.mark.skipif(shutil.which(ARM_GCC) is None, reason=f"{ARM_GCC} is not installed")
+def test_depthwise_row_tails_on_cortex_m4_match_host(tmp_path):
+    model = _dw_rows_model()
+    lowered, sched = compile_model(model)
+    kernels = {sched.kernel(lowered, i)[0] for i in range(len(lowered.layers))}
+    assert kernels <= {"te_depthwise_conv_s8_k3", "te_depthwise_conv_s8_inplace_k3"} and len(lowered.layers) == 11
     _assert_cortex_m4_equals_host(model, tmp_path)

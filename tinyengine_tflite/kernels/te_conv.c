@@ -358,6 +358,7 @@ typedef char te_pairs_run_layout[offsetof(te_pairs_run, out_c) == 24 && offsetof
 #define TE_Q15_BLOCKS_6 TE_Q15_BLOCKS_4 TE_Q15_BLOCKS_2
 #define TE_Q15_BLOCKS_7 TE_Q15_BLOCKS_6 TE_Q15_BLOCK_N
 #define TE_Q15_BLOCKS_8 TE_Q15_BLOCKS_4 TE_Q15_BLOCKS_4
+#define TE_Q15_BLOCKS_10 TE_Q15_BLOCKS_8 TE_Q15_BLOCKS_2
 #define TE_Q15_BLOCKS_16 TE_Q15_BLOCKS_8 TE_Q15_BLOCKS_8
 
 /* te_pairs_asm's operands: the registers of TE_Q15_REGS, the accumulators, the run pointer in r7 (the
@@ -398,6 +399,8 @@ TE_ALWAYS_INLINE const int8_t *te_pairs_asm(te_pairs_run *run, const int8_t *w, 
         __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_7) TE_PAIRS_OPERANDS);
     } else if (q15 && smml && run->blocks == 8) {
         __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_8) TE_PAIRS_OPERANDS);
+    } else if (q15 && smml && run->blocks == 10) {  /* a 10x4 kernel over 1 channel (DS-CNN's first layer) */
+        __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_10) TE_PAIRS_OPERANDS);
     } else if (q15 && smml && run->blocks == 16) {  /* 64 input channels: MobileNets' and DS-CNNs' 1x1 */
         __asm volatile(TE_PAIRS_SMML_FIXED_ASM(TE_Q15_BLOCKS_16) TE_PAIRS_OPERANDS);
     } else if (q15 && smml && (run->blocks & 3) == 0) {  /* a multiple of 4: quartered for the loop */
@@ -438,6 +441,7 @@ TE_ALWAYS_INLINE const int8_t *te_pairs_asm(te_pairs_run *run, const int8_t *w, 
 #undef TE_Q15_BLOCKS_6
 #undef TE_Q15_BLOCKS_7
 #undef TE_Q15_BLOCKS_8
+#undef TE_Q15_BLOCKS_10
 #undef TE_Q15_BLOCKS_16
 #undef TE_SMML_START_0
 #undef TE_SMML_START_1

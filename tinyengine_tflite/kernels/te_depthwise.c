@@ -503,7 +503,7 @@ static inline uint32_t te_dw_pkhtb(uint32_t hi, uint32_t lo) {
 /* Row iy of channels c0..c0+3 (in = input + c0) into a slot: column pair j (columns 2j, 2j + 1) of channel c is
  * the word at int16 dst[8 j + 2 c], so a pair's 4 channels are 4 consecutive words (columns [lo, hi) from the
  * input, the others keep the zero point); a row outside the input is all zero point. */
-TE_ALWAYS_INLINE void te_dw_gather4(const te_dw_params *p, const int8_t *in, int32_t iy, int16_t *dst,
+static TE_DW_NOINLINE void te_dw_gather4(const te_dw_params *p, const int8_t *in, int32_t iy, int16_t *dst,
                                     int32_t len, int32_t lo, int32_t hi) {
     if (iy < 0 || iy >= p->input.h) {
         te_dw_fill(dst, 0, 4 * len, (int16_t)(-p->input_offset));
@@ -589,6 +589,224 @@ TE_ALWAYS_INLINE void te_dw_k3s1p4_asm(const int16_t *x0, const int16_t *x1, con
     acc[3] = c3;
 }
 #undef TE_DW_K3S1_ROW_ASM
+#endif
+
+#if TE_DW_ASM
+/* A whole output row of a ring group's 4 channels for a 3x3 kernel, stride 1, whole int8 range (te_dw_ring4
+ * with Full): te_dw_r4_row's tiles (4 outputs; the last 1-3 a tile of 1, 2 or 3 as there) with each channel's
+ * constants at immediate offsets from the group's scratch, so no channel costs any pointer bookkeeping. The
+ * routine uses the job as its state (row[], tiles and tail change); a single output after whole tiles makes the
+ * last tile one of 5, which shares its loads. */
+typedef struct {
+    const int16_t *row[3];   /*  0: kernel rows 0-2's first column pair of the group's channel 0 (ring slots) */
+    const uint32_t *taps;    /* 12: te_dw_ring4's scratch: ta (4 x 6 words), tb at +96 bytes, q[4] at +192 */
+    const int32_t *bias;     /* 16: the group's 4 biases */
+    int8_t *out;             /* 20: the group's channel 0 output at column 0 */
+    int32_t step;            /* 24: bytes from one output of a channel to the next (the channel count) */
+    int32_t tiles;           /* 28: whole tiles of 4 outputs (out_w / 4) */
+    int32_t tail;            /* 32: outputs after them (out_w % 4) */
+} te_dw_k3s1_job;
+
+void te_dw_k3s1_row4_asm(te_dw_k3s1_job *job);
+
+/* Registers: r0 job, r1 taps, r2 the tile's channel-0 output, r3 row / output pointer, r4-r6 input words,
+ * r7-r8 taps (then multiplier and high), r9-r12 the tile's accumulators, lr the step. Channel c's words are
+ * 4 c bytes into a column pair (16 bytes), its taps 24 c bytes into ta and tb, its te_quant_fast 12 c into q. */
+__asm__(
+    "\t.syntax unified\n"
+    "\t.thumb\n"
+    "\t.pushsection .text.te_dw_k3s1_row4_asm, \"ax\", %progbits\n"
+    /* accumulator ACC requantized (te_dw_r4_tile's Full form) and stored at [r3]; r3 += step unless LAST */
+    "\t.macro TE_DW_RQ acc, last, step=lr\n"
+    "\tlsl r4, \\acc, #1\n"
+    "\tsmmlar r4, r4, r7, r8\n"
+    "\tadd r4, r4, \\acc, asr #31\n"
+    "\tasr r4, r4, r6\n"
+    "\tssat r4, #8, r4\n"
+    "\tstrb r4, [r3]\n"
+    "\t.if \\last == 0\n"
+    "\tadd r3, r3, \\step\n"
+    "\t.endif\n"
+    "\t.endm\n"
+    /* channel C's te_quant_fast into r7, r8, r6, the step into lr and its output pointer into r3 */
+    "\t.macro TE_DW_RQ_SETUP c, step=lr\n"
+    "\tldrd r7, r8, [r1, #192+12*\\c]\n"
+    "\tldr r6, [r1, #200+12*\\c]\n"
+    "\tldr \\step, [r0, #24]\n"
+    "\tadd r3, r2, #\\c\n"
+    "\t.endm\n"
+    /* channel C, a tile of 4 outputs (3 or 4 stored: N) */
+    "\t.macro TE_DW_CH4 c, n\n"
+    "\tldr r9, [r0, #16]\n"
+    "\tldr r9, [r9, #4*\\c]\n"
+    "\tmov r10, r9\n"
+    "\tmov r11, r9\n"
+    "\tmov r12, r9\n"
+    "\t.irp k, 0, 1, 2\n"
+    "\tldr r3, [r0, #4*\\k]\n"
+    "\tldr r4, [r3, #4*\\c]\n"
+    "\tldr r5, [r3, #16+4*\\c]\n"
+    "\tldr r6, [r3, #32+4*\\c]\n"
+    "\tldrd r7, r8, [r1, #24*\\c+8*\\k]\n"
+    "\tsmlad r9, r4, r7, r9\n"
+    "\tsmlad r11, r5, r7, r11\n"
+    "\tsmlad r9, r5, r8, r9\n"
+    "\tsmlad r11, r6, r8, r11\n"
+    "\tldrd r7, r8, [r1, #96+24*\\c+8*\\k]\n"
+    "\tsmlad r10, r4, r7, r10\n"
+    "\tsmlad r12, r5, r7, r12\n"
+    "\tsmlad r10, r5, r8, r10\n"
+    "\tsmlad r12, r6, r8, r12\n"
+    "\t.endr\n"
+    "\tTE_DW_RQ_SETUP \\c\n"
+    "\tTE_DW_RQ r9, 0\n"
+    "\tTE_DW_RQ r10, 0\n"
+    "\t.if \\n == 4\n"
+    "\tTE_DW_RQ r11, 0\n"
+    "\tTE_DW_RQ r12, 1\n"
+    "\t.else\n"
+    "\tTE_DW_RQ r11, 1\n"
+    "\t.endif\n"
+    "\t.endm\n"
+    /* channel C, a tile of 5 outputs (the last whole tile and a single output after it): the fifth
+     * accumulator in lr, the step then in r5 */
+    "\t.macro TE_DW_CH5 c\n"
+    "\tldr r9, [r0, #16]\n"
+    "\tldr r9, [r9, #4*\\c]\n"
+    "\tmov r10, r9\n"
+    "\tmov r11, r9\n"
+    "\tmov r12, r9\n"
+    "\tmov lr, r9\n"
+    "\t.irp k, 0, 1, 2\n"
+    "\tldr r3, [r0, #4*\\k]\n"
+    "\tldr r4, [r3, #4*\\c]\n"
+    "\tldr r5, [r3, #16+4*\\c]\n"
+    "\tldr r6, [r3, #32+4*\\c]\n"
+    "\tldrd r7, r8, [r1, #96+24*\\c+8*\\k]\n"
+    "\tsmlad r10, r4, r7, r10\n"
+    "\tsmlad r12, r5, r7, r12\n"
+    "\tsmlad r10, r5, r8, r10\n"
+    "\tsmlad r12, r6, r8, r12\n"
+    "\tldrd r7, r8, [r1, #24*\\c+8*\\k]\n"
+    "\tsmlad r9, r4, r7, r9\n"
+    "\tsmlad r11, r5, r7, r11\n"
+    "\tsmlad lr, r6, r7, lr\n"
+    "\tsmlad r9, r5, r8, r9\n"
+    "\tsmlad r11, r6, r8, r11\n"
+    "\tldr r4, [r3, #48+4*\\c]\n"
+    "\tsmlad lr, r4, r8, lr\n"
+    "\t.endr\n"
+    "\tTE_DW_RQ_SETUP \\c, r5\n"
+    "\tTE_DW_RQ r9, 0, r5\n"
+    "\tTE_DW_RQ r10, 0, r5\n"
+    "\tTE_DW_RQ r11, 0, r5\n"
+    "\tTE_DW_RQ r12, 0, r5\n"
+    "\tTE_DW_RQ lr, 1, r5\n"
+    "\t.endm\n"
+    /* channel C, a tile of N (1 or 2) outputs */
+    "\t.macro TE_DW_CH12 c, n\n"
+    "\tldr r9, [r0, #16]\n"
+    "\tldr r9, [r9, #4*\\c]\n"
+    "\t.if \\n == 2\n"
+    "\tmov r10, r9\n"
+    "\t.endif\n"
+    "\t.irp k, 0, 1, 2\n"
+    "\tldr r3, [r0, #4*\\k]\n"
+    "\tldr r4, [r3, #4*\\c]\n"
+    "\tldr r5, [r3, #16+4*\\c]\n"
+    "\tldrd r7, r8, [r1, #24*\\c+8*\\k]\n"
+    "\tsmlad r9, r4, r7, r9\n"
+    "\tsmlad r9, r5, r8, r9\n"
+    "\t.if \\n == 2\n"
+    "\tldrd r7, r8, [r1, #96+24*\\c+8*\\k]\n"
+    "\tsmlad r10, r4, r7, r10\n"
+    "\tsmlad r10, r5, r8, r10\n"
+    "\t.endif\n"
+    "\t.endr\n"
+    "\tTE_DW_RQ_SETUP \\c\n"
+    "\t.if \\n == 2\n"
+    "\tTE_DW_RQ r9, 0\n"
+    "\tTE_DW_RQ r10, 1\n"
+    "\t.else\n"
+    "\tTE_DW_RQ r9, 1\n"
+    "\t.endif\n"
+    "\t.endm\n"
+    "\t.align 2\n"
+    "\t.global te_dw_k3s1_row4_asm\n"
+    "\t.type te_dw_k3s1_row4_asm, %function\n"
+    "\t.thumb_func\n"
+    "te_dw_k3s1_row4_asm:\n"
+    "\tpush {r4-r11, lr}\n"
+    "\tldr r1, [r0, #12]\n"
+    "\tldr r2, [r0, #20]\n"
+    "\tldr r3, [r0, #32]\n"
+    "\tcmp r3, #1\n"
+    "\tldr r3, [r0, #28]\n"
+    "\tbne 0f\n"
+    "\tcmp r3, #0\n"   /* a single output after whole tiles: the last tile is one of 5 (tail 5) */
+    "\tbeq 2f\n"
+    "\tmovs r4, #5\n"
+    "\tstr r4, [r0, #32]\n"
+    "\tsubs r3, r3, #1\n"
+    "\tstr r3, [r0, #28]\n"
+    "0:\n"
+    "\tcmp r3, #0\n"
+    "\tbeq 2f\n"
+    "1:\n"
+    "\tTE_DW_CH4 0, 4\n"
+    "\tTE_DW_CH4 1, 4\n"
+    "\tTE_DW_CH4 2, 4\n"
+    "\tTE_DW_CH4 3, 4\n"
+    "\tldm r0, {r4, r5, r6}\n"   /* the next tile: 2 column pairs (32 bytes) on, 4 outputs on */
+    "\tadds r4, r4, #32\n"
+    "\tadds r5, r5, #32\n"
+    "\tadds r6, r6, #32\n"
+    "\tstm r0, {r4, r5, r6}\n"
+    "\tadd r2, r2, lr, lsl #2\n"
+    "\tldr r3, [r0, #28]\n"
+    "\tsubs r3, r3, #1\n"
+    "\tstr r3, [r0, #28]\n"
+    "\tbne 1b\n"
+    "2:\n"
+    "\tldr r3, [r0, #32]\n"
+    "\tcmp r3, #2\n"
+    "\tbeq 4f\n"
+    "\tbgt 3f\n"
+    "\tcmp r3, #1\n"
+    "\tbne 6f\n"
+    "\tTE_DW_CH12 0, 1\n"
+    "\tTE_DW_CH12 1, 1\n"
+    "\tTE_DW_CH12 2, 1\n"
+    "\tTE_DW_CH12 3, 1\n"
+    "\tb 6f\n"
+    "3:\n"
+    "\tcmp r3, #3\n"
+    "\tbne 9f\n"
+    "\tTE_DW_CH4 0, 3\n"
+    "\tTE_DW_CH4 1, 3\n"
+    "\tTE_DW_CH4 2, 3\n"
+    "\tTE_DW_CH4 3, 3\n"
+    "\tb 6f\n"
+    "4:\n"
+    "\tTE_DW_CH12 0, 2\n"
+    "\tTE_DW_CH12 1, 2\n"
+    "\tTE_DW_CH12 2, 2\n"
+    "\tTE_DW_CH12 3, 2\n"
+    "6:\n"
+    "\tpop {r4-r11, pc}\n"
+    "9:\n"
+    "\tTE_DW_CH5 0\n"
+    "\tTE_DW_CH5 1\n"
+    "\tTE_DW_CH5 2\n"
+    "\tTE_DW_CH5 3\n"
+    "\tpop {r4-r11, pc}\n"
+    "\t.size te_dw_k3s1_row4_asm, .-te_dw_k3s1_row4_asm\n"
+    "\t.purgem TE_DW_RQ\n"
+    "\t.purgem TE_DW_RQ_SETUP\n"
+    "\t.purgem TE_DW_CH4\n"
+    "\t.purgem TE_DW_CH12\n"
+    "\t.purgem TE_DW_CH5\n"
+    "\t.popsection\n");
 #endif
 
 /* The ring's whole-range requantization through SMMLAR (te_common.h's te_smml_fits), one instruction fewer an
@@ -724,6 +942,12 @@ TE_ALWAYS_INLINE int32_t te_dw_ring4(const te_dw_params *p, const int8_t *input,
                 r[ky] = rows + s * 4 * len;
                 s = s + 1 == K ? 0 : s + 1;
             }
+#if TE_DW_ASM
+            if (Full && K == 3 && S == 1) {
+                te_dw_k3s1_job job = {{r[0], r[1], r[2]}, ta, bias + c0, out, C, out_w / 4, out_w % 4};
+                te_dw_k3s1_row4_asm(&job);
+            } else
+#endif
             if (Full) {
                 TE_UNROLL  /* channel c of the group a constant: its words at immediate offsets */
                 for (int32_t c = 0; c < 4; ++c) {
