@@ -181,11 +181,14 @@ DW_ROW_WIDTHS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 13)
 
 
 def _dw_rows_model() -> bytes:
-    """One linear 3x3 depthwise convolution per width of DW_ROW_WIDTHS over 8 channels (two groups of 4), and one
-    over 6 (a group, then 2 channels on the per-channel path)."""
+    """One linear 3x3 depthwise convolution per width of DW_ROW_WIDTHS over 8 channels (two groups of 4; padded
+    rows gather from an odd first column), one over 6 (a group, then 2 channels on the per-channel path), and
+    unpadded ones over 9 and 8 input columns (rows gathered from an even first column, then an odd or no last
+    one)."""
     def build(*xs):
-        return [L.DepthwiseConv2D(3, padding="same")(x) for x in xs]
-    shapes = [(3, w, 8) for w in DW_ROW_WIDTHS] + [(4, 5, 6)]
+        padded = [L.DepthwiseConv2D(3, padding="same")(x) for x in xs[:-2]]
+        return padded + [L.DepthwiseConv2D(3, padding="valid")(x) for x in xs[-2:]]
+    shapes = [(3, w, 8) for w in DW_ROW_WIDTHS] + [(4, 5, 6), (4, 9, 8), (3, 8, 4)]
     return int8_tflite(build, shapes, "dw_k3s1_rows")
 
 
@@ -195,5 +198,5 @@ def test_depthwise_row_tails_on_cortex_m4_match_host(tmp_path):
     model = _dw_rows_model()
     lowered, sched = compile_model(model)
     kernels = {sched.kernel(lowered, i)[0] for i in range(len(lowered.layers))}
-    assert kernels <= {"te_depthwise_conv_s8_k3", "te_depthwise_conv_s8_inplace_k3"} and len(lowered.layers) == 11
+    assert kernels <= {"te_depthwise_conv_s8_k3", "te_depthwise_conv_s8_inplace_k3"} and len(lowered.layers) == 13
     _assert_cortex_m4_equals_host(model, tmp_path)

@@ -500,10 +500,88 @@ static inline uint32_t te_dw_pkhtb(uint32_t hi, uint32_t lo) {
  * <= input.w) of the group's 4 channels only, all gathered by then (padding.h < kernel.h), and no later gather
  * reads them. */
 
+/* Parts of the ring in assembly (speed builds for a real DSP core), where gcc's allocation of the unrolled C
+ * spills: the row gather (te_dw_gather4_asm), the 3x3 stride-1 tiles' multiply-accumulates and whole rows. */
+#if TE_DW_FAST && defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP) && \
+    defined(__OPTIMIZE__) && !defined(__PIC__)
+#define TE_DW_ASM 1
+#else
+#define TE_DW_ASM 0
+#endif
+
+#if TE_DW_ASM
+/* te_dw_gather4's columns [lo, hi) (lo < hi) of an input row inside the input: src is the input at column lo of
+ * the group's channel 0; 14 instructions a column pair. */
+void te_dw_gather4_asm(const int8_t *src, int32_t C, int16_t *dst, int32_t lo, int32_t hi);
+
+__asm__(
+    "\t.syntax unified\n"
+    "\t.thumb\n"
+    "\t.pushsection .text.te_dw_gather4_asm, \"ax\", %progbits\n"
+    "\t.align 2\n"
+    "\t.global te_dw_gather4_asm\n"
+    "\t.type te_dw_gather4_asm, %function\n"
+    "\t.thumb_func\n"
+    "te_dw_gather4_asm:\n"
+    "\tpush {r4-r9, lr}\n"
+    "\tldr r12, [sp, #28]\n"          /* hi */
+    "\ttst r3, #1\n"
+    "\tbeq 1f\n"
+    "\tldr r4, [r0]\n"                /* an odd first column: the upper halves of its pair's 4 words */
+    "\tadd r0, r0, r1\n"
+    "\tlsrs r5, r3, #1\n"
+    "\tadd r5, r2, r5, lsl #4\n"
+    "\tsxtb r6, r4\n"
+    "\tstrh r6, [r5, #2]\n"
+    "\tsbfx r6, r4, #8, #8\n"
+    "\tstrh r6, [r5, #6]\n"
+    "\tsbfx r6, r4, #16, #8\n"
+    "\tstrh r6, [r5, #10]\n"
+    "\tasrs r6, r4, #24\n"
+    "\tstrh r6, [r5, #14]\n"
+    "\tadds r3, r3, #1\n"
+    "1:\n"
+    "\tadd r5, r2, r3, lsl #3\n"      /* the pair of column r3 (even) */
+    "\tsub r12, r12, r3\n"
+    "\tsubs r12, r12, #2\n"
+    "\tblt 3f\n"
+    "2:\n"                             /* two columns: 4 words, one a channel */
+    "\tldr r4, [r0]\n"
+    "\tldr lr, [r0, r1]\n"
+    "\tadd r0, r0, r1, lsl #1\n"
+    "\tsxtb16 r8, r4\n"
+    "\tsxtb16 r9, lr\n"
+    "\tsxtb16 r4, r4, ror #8\n"
+    "\tsxtb16 lr, lr, ror #8\n"
+    "\tpkhbt r6, r8, r9, lsl #16\n"
+    "\tpkhtb r8, r9, r8, asr #16\n"
+    "\tpkhbt r7, r4, lr, lsl #16\n"
+    "\tpkhtb r9, lr, r4, asr #16\n"
+    "\tstmia r5!, {r6, r7, r8, r9}\n"
+    "\tsubs r12, r12, #2\n"
+    "\tbge 2b\n"
+    "3:\n"
+    "\tcmn r12, #1\n"                 /* one column left: the lower halves */
+    "\tbne 4f\n"
+    "\tldr r4, [r0]\n"
+    "\tsxtb r6, r4\n"
+    "\tstrh r6, [r5]\n"
+    "\tsbfx r6, r4, #8, #8\n"
+    "\tstrh r6, [r5, #4]\n"
+    "\tsbfx r6, r4, #16, #8\n"
+    "\tstrh r6, [r5, #8]\n"
+    "\tasrs r6, r4, #24\n"
+    "\tstrh r6, [r5, #12]\n"
+    "4:\n"
+    "\tpop {r4-r9, pc}\n"
+    "\t.size te_dw_gather4_asm, .-te_dw_gather4_asm\n"
+    "\t.popsection\n");
+#endif
+
 /* Row iy of channels c0..c0+3 (in = input + c0) into a slot: column pair j (columns 2j, 2j + 1) of channel c is
  * the word at int16 dst[8 j + 2 c], so a pair's 4 channels are 4 consecutive words (columns [lo, hi) from the
  * input, the others keep the zero point); a row outside the input is all zero point. */
-static TE_DW_NOINLINE void te_dw_gather4(const te_dw_params *p, const int8_t *in, int32_t iy, int16_t *dst,
+TE_ALWAYS_INLINE void te_dw_gather4(const te_dw_params *p, const int8_t *in, int32_t iy, int16_t *dst,
                                     int32_t len, int32_t lo, int32_t hi) {
     if (iy < 0 || iy >= p->input.h) {
         te_dw_fill(dst, 0, 4 * len, (int16_t)(-p->input_offset));
@@ -511,6 +589,11 @@ static TE_DW_NOINLINE void te_dw_gather4(const te_dw_params *p, const int8_t *in
     }
     const int32_t C = p->input.c;
     const int8_t *src = in + (iy * p->input.w + lo - p->padding.w) * C;
+#if TE_DW_ASM
+    if (lo < hi) {
+        te_dw_gather4_asm(src, C, dst, lo, hi);
+    }
+#else
     int32_t j = lo;
     if ((j & 1) && j < hi) {
         const uint32_t a = te_load_u32(src);
@@ -539,16 +622,8 @@ static TE_DW_NOINLINE void te_dw_gather4(const te_dw_params *p, const int8_t *in
         e[4] = (int8_t)(a >> 16);
         e[6] = (int8_t)(a >> 24);
     }
-}
-
-/* The tiles' multiply-accumulates in assembly where gcc's allocation of the unrolled C spills the taps and row
- * pointers (speed builds for a real DSP core): a 3x3 kernel, stride 1, 4 outputs. */
-#if TE_DW_FAST && defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP) && \
-    defined(__OPTIMIZE__) && !defined(__PIC__)
-#define TE_DW_ASM 1
-#else
-#define TE_DW_ASM 0
 #endif
+}
 
 #if TE_DW_ASM
 /* One kernel row of te_dw_tile_row_at for K 3, S 1, P 4 on the ring's layout (PS 8: a channel's column pairs
