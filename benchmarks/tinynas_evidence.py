@@ -8,8 +8,8 @@ data set (scikit-learn's 8x8 digits, 10 classes, bundled with scikit-learn) the 
                        24-32-64-96-160-320) scaled by the (W, R) of the same grid that fits the limits with the
                        most MACs
 
-Every model gets one training run with one recipe (Adam with cosine decay; 1e-2 from scratch, 3e-3 to fine-tune,
-both picked on the validation split in a pilot; the weights of the best epoch on the validation split are kept).
+Every model gets one training run with one recipe (Adam with cosine decay at 1e-2, picked on the validation split
+in a pilot; the weights of the best epoch on the validation split are kept).
 Each found architecture and the MobileNetV2 are trained from scratch for supernet_epochs + finetune_epochs
 epochs, which compares architectures; the two weight-sharing ones are also reported as the pipeline delivers
 them (supernet weights + finetune_epochs of fine-tuning, what `keras_mcunet.search` returns).
@@ -108,17 +108,24 @@ class EvidenceBudget:
     width_mults: tuple = (0.2, 0.3, 0.4, 0.5)
     resolutions: tuple = (24, 32, 40, 48)
     space_samples: int = 300
-    supernet_epochs: int = 60
+    supernet_epochs: int = 40
     population_size: int = 32
     generations: int = 7
-    finetune_epochs: int = 10
+    finetune_epochs: int = 30      # 40 + 30: the same 70 epochs as the from-scratch runs
     batch_size: int = 32
     calibration_batches: int = 8
     supernet_learning_rate: float = 1e-2
-    finetune_learning_rate: float = 3e-3    # picked on the validation split: better than 1e-3 and 1e-2 on 8 of 8
+    finetune_learning_rate: float = 1e-2    # with 30 epochs, picked on the validation split (PILOT)
     scratch_learning_rate: float = 1e-2
 
 
+# How the fine-tuning recipe was chosen (development seeds, never the held-out ones).
+PILOT = ("The fine-tuning recipe was picked on the validation split in a pilot on development seeds 0-3 (20-epoch "
+         "supernets, each seed's winner): 30 epochs at 1e-2 scored higher than 10 epochs at 3e-3 (the earlier "
+         "recipe) or at 1e-2 on 4 of 4 seeds (validation 0.982 mean vs 0.954 and 0.950; test 97.7% vs 94.4% and "
+         "95.3%, and 95.9% for the same architectures trained from scratch for 30 epochs). The supernet's shared "
+         "weights need its own learning rate and a longer run to specialize to one subnet; the supernet gives 20 "
+         "of its epochs to the fine-tuning, so the total stays at 70.")
 DEFAULT_SEEDS = (0, 1, 2, 3, 4, 5)
 QUICK = EvidenceBudget(space_samples=60, supernet_epochs=2, population_size=6, generations=1, finetune_epochs=2,
                width_mults=(0.2, 0.3), resolutions=(24, 32))
@@ -167,6 +174,7 @@ def run_seed(seed: int, budget: EvidenceBudget, directory: str, verbose: int = 0
     from tuner.finetune import finetune_subnet, train_classifier
     from tuner.project_files import BEST_ARCH, BEST_MODEL_INFO, SUPERNET_DIR
     from tuner.search_data import calibration_inputs
+    from tuner.tinynas_tuner import supernet_scores
 
     keras.utils.set_random_seed(seed)
     train, val, test = digits_splits(seed)
@@ -213,7 +221,8 @@ def run_seed(seed: int, budget: EvidenceBudget, directory: str, verbose: int = 0
                                                calibration_batches=budget.calibration_batches, seed=seed,
                                                verbose=verbose)
     rows.append(_row(seed, RANDOM, random_arch,
-                     _test_accuracy(random_model, test, r), random_val, random_best.score))
+                     _test_accuracy(random_model, test, r), random_val,
+                     supernet_scores(random_best)["supernet_val_accuracy"]))
 
     # Every architecture trained from scratch with one recipe and the whole budget in epochs.
     epochs = budget.supernet_epochs + budget.finetune_epochs
@@ -293,11 +302,10 @@ def render_markdown(rows: list[EvidenceRow], budget: EvidenceBudget, seconds: fl
         f"architecture also trained from scratch for {budget.supernet_epochs + budget.finetune_epochs} epochs "
         f"(supernet + fine-tune epochs). Adam with cosine decay and batch {budget.batch_size} everywhere: supernet "
         f"{budget.supernet_learning_rate:g}, fine-tuning {budget.finetune_learning_rate:g}, from scratch "
-        f"{budget.scratch_learning_rate:g} (picked on the validation split in a pilot on seeds 0-3 with 20-epoch "
-        f"supernets: 3e-3 fine-tuned better than 1e-3 and 1e-2 in 8 of 8 cases). Every model gets one training "
-        f"run and keeps the weights of its best epoch on the validation split (a fine-tuning counts its starting "
-        f"weights as epoch 0). Supernet training uses the sandwich rule with in-place distillation and OFA's "
-        f"kernel transformation.",
+        f"{budget.scratch_learning_rate:g}. {PILOT} Every model gets one training run and keeps the weights of "
+        f"its best epoch on the validation split (a fine-tuning does not count its starting weights: the search "
+        f"chose them for their validation accuracy). Supernet training uses the sandwich rule with in-place "
+        f"distillation and OFA's kernel transformation.",
         "",
         "Test accuracy (held-out split; mean +- std over seeds):",
         "",

@@ -33,6 +33,13 @@ _KERNEL, _MID, _ACTIVE, _EXPAND = range(4)
 
 
 @dataclass(frozen=True)
+class ArchScore:
+    """A subnet's supernet score on some labelled data: top-1 accuracy and mean cross-entropy (nats)."""
+    accuracy: float
+    loss: float
+
+
+@dataclass(frozen=True)
 class _Slot:
     """A block position of the largest subnet; its shared weights have the largest subnet's sizes."""
     block: BlockSpec        # the block as it is in the largest subnet
@@ -272,20 +279,28 @@ class Supernet(keras.Model):
         ds = as_dataset(x, batch_size, labels=False, input_shape=self._input_shape, what="x")
         return np.concatenate([self._infer_fn(xb).numpy() for xb in ds])
 
-    def evaluate_arch(self, arch: ArchConfig, data, calib_data, batches: int = 10,
-                      batch_size: int = 64) -> float:
-        """Top-1 accuracy of `arch` on `data` ((x, y) or a dataset of them) after recalibrating its BN
-        statistics on `batches` batches of `calib_data`."""
+    def score_arch(self, arch: ArchConfig, data, calib_data, batches: int = 10, batch_size: int = 64) -> ArchScore:
+        """Top-1 accuracy and mean cross-entropy of `arch` on `data` ((x, y) or a dataset of them) after
+        recalibrating its BN statistics on `batches` batches of `calib_data`."""
         self.recalibrate_bn(arch, calib_data, batches, batch_size)
         ds = as_dataset(data, batch_size, input_shape=self._input_shape, what="evaluation data")
         correct = total = 0
+        loss = 0.0
         for xb, yb in ds:
-            predicted = tf.argmax(self._infer_fn(xb), axis=-1, output_type=tf.int32)
-            correct += int(tf.reduce_sum(tf.cast(predicted == yb, tf.int32)))
+            logits = self._infer_fn(xb)
+            predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+            correct += int(tf.reduce_sum(tf.cast(predicted == tf.cast(yb, tf.int32), tf.int32)))
+            loss += float(tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(yb, tf.int32),
+                                                                                       logits)))
             total += int(yb.shape[0])
         if total == 0:
             raise ValueError("evaluation data is empty")
-        return correct / total
+        return ArchScore(correct / total, loss / total)
+
+    def evaluate_arch(self, arch: ArchConfig, data, calib_data, batches: int = 10,
+                      batch_size: int = 64) -> float:
+        """Top-1 accuracy of `arch` on `data` (score_arch's accuracy)."""
+        return self.score_arch(arch, data, calib_data, batches, batch_size).accuracy
 
     # --- extraction -----------------------------------------------------------------------------------------
     def extract(self, arch: ArchConfig, calib_data=None, batches: int = 10, batch_size: int = 32) -> keras.Model:

@@ -54,7 +54,7 @@ PRESETS = {
                             calibration_batches=2, finetune_epochs=8, qat_epochs=2, compact_space=True),
     "standard": PipelineBudget(),
     "paper": PipelineBudget(space_samples=1000, supernet_epochs=30, population_size=100, generations=20,
-                            calibration_batches=10, finetune_epochs=10, qat_epochs=5),
+                            calibration_batches=10, finetune_epochs=30, qat_epochs=5),
 }
 
 

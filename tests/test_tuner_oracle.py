@@ -237,6 +237,7 @@ def test_limits_no_subnet_can_meet_name_the_smallest_one():
     ({"generations": -1}, "generations must be an int >= 0"),
     ({"parent_ratio": 0}, "parent_ratio must be a number in"),
     ({"mutation_prob": 1.5}, "mutation_prob must be a number in"),
+    ({"objective": "val_f1"}, "objective must be one of 'val_loss', 'val_accuracy'"),
 ])
 def test_bad_arguments_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):

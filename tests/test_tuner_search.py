@@ -141,6 +141,7 @@ def test_impossible_limits_name_the_smallest_sram(tmp_path):
     ({"mutation_prob": -0.1}, "mutation_prob must be a number in"),
     ({"min_fit_fraction": 1.5}, "min_fit_fraction must be a number in"),
     ({"finetune_from": "imagenet"}, "finetune_from must be 'supernet' or 'scratch'"),
+    ({"objective": "loss"}, "objective must be 'val_loss' or 'val_accuracy'"),
 ])
 def test_bad_arguments(tmp_path, kwargs, message):
     train, val = _digits()

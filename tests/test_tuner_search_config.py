@@ -1,4 +1,6 @@
 """SearchConfig: search()'s settings as one object grouped by stage; keyword arguments map onto it."""
+import json
+
 import numpy as np
 import pytest
 
@@ -25,8 +27,8 @@ def test_keywords_map_onto_the_groups():
     assert base.evolution.generations == 2
     assert SearchConfig.from_keywords(base) is base
     # every keyword of the old signature is still accepted; the patch-based ones (MCUNetV2) and the shared
-    # supernet store are new
-    new = {"patches", "max_mac_overhead", "redistribute_receptive_field", "shared_supernets"}
+    # supernet store and the evolution's objective are new
+    new = {"patches", "max_mac_overhead", "redistribute_receptive_field", "shared_supernets", "objective"}
     assert new <= set(KEYWORDS)
     assert set(KEYWORDS) - new == set(
         "num_classes sram_limit flash_limit max_macs memory_model directory project_name overwrite space "
@@ -40,8 +42,18 @@ def test_resume_key_holds_what_search_config_json_always_held():
     config = SearchConfig(num_classes=2)
     key = config.resume_key(km.SearchSpace(num_classes=2))
     assert sorted(key) == sorted(["limits", "space", "space_samples", "min_fit_fraction", "seed", "population_size",
-                                  "parent_ratio", "mutation_ratio", "mutation_prob"])
+                                  "parent_ratio", "mutation_ratio", "mutation_prob", "objective"])
     assert key["limits"] == {"sram_limit": 320 * 1024, "flash_limit": 1024 * 1024, "max_macs": None}
+
+
+def test_a_project_saved_before_the_objective_setting_resumes_as_accuracy_ranked(tmp_path):
+    from tuner.project_files import SEARCH_CONFIG, check_search_config, write_json
+    key = SearchConfig(num_classes=2).resume_key(km.SearchSpace(num_classes=2))
+    old = {k: v for k, v in key.items() if k != "objective"}
+    write_json(str(tmp_path / SEARCH_CONFIG), json.loads(json.dumps(old)))
+    check_search_config(str(tmp_path), {**key, "objective": "val_accuracy"})
+    with pytest.raises(ValueError, match="objective: saved 'val_accuracy', now 'val_loss'"):
+        check_search_config(str(tmp_path), {**key, "objective": "val_loss"})
 
 
 def test_search_rejects_unknown_and_missing_settings(tmp_path):

@@ -49,9 +49,12 @@ def test_trials_record_accuracy_memory_and_macs(searched):
         assert m.get_last_value("flash_kb") == pytest.approx(p.flash_bytes / 1024)
         assert m.get_last_value("mmacs") == pytest.approx(p.macs / 1e6)
         # The fitness is the subnet's supernet accuracy after BN recalibration, reproducibly.
-        again = supernet.evaluate_arch(arch, val, train[0], batches=2, batch_size=32)
-        assert trial.score == pytest.approx(again, abs=1e-6)
+        again = supernet.score_arch(arch, val, train[0], batches=2, batch_size=32)
+        assert trial.score == pytest.approx(again.accuracy, abs=1e-6)
+        # ... and its mean cross-entropy is recorded beside it (the other objective)
+        assert m.get_last_value("val_loss") == pytest.approx(again.loss, rel=1e-5) and again.loss > 0
         saved = json.loads((directory / "p" / f"trial_{trial.trial_id}" / "arch.json").read_text())
+        assert saved["val_loss"] == pytest.approx(again.loss, rel=1e-5)
         assert saved["profile"]["peak_sram_bytes"] == p.peak_sram_bytes and saved["profile"]["macs"] == p.macs
         assert arch_from_values(SPACE, trial.hyperparameters) == arch
         assert (directory / "p" / f"trial_{trial.trial_id}" / "trial.json").exists()
@@ -103,3 +106,15 @@ def test_supernet_of_another_space_is_rejected(searched):
     with pytest.raises(ValueError, match="calibration_data"):
         TinyNASTuner(EvolutionOracle(SPACE, BIG, BIG, population_size=4, generations=1, seed=0), tuner.supernet,
                      directory=str(searched[4]), project_name="q").search(searched[3])
+
+
+def test_val_loss_objective_ranks_by_the_lowest_loss(searched, tmp_path):
+    _, supernet, train, val, _ = searched
+    oracle = EvolutionOracle(SPACE, BIG, BIG, population_size=4, generations=1, seed=0, objective="val_loss")
+    tuner = TinyNASTuner(oracle, supernet, calibration_batches=2, batch_size=32, directory=str(tmp_path),
+                         project_name="loss")
+    tuner.search(val, calibration_data=train[0], verbose=0)
+    trials = list(tuner.oracle.trials.values())
+    losses = {t.trial_id: t.metrics.get_last_value("val_loss") for t in trials}
+    assert [t.score for t in trials] == [losses[t.trial_id] for t in trials]
+    assert tuner.oracle.get_best_trials(1)[0].trial_id == min(losses, key=losses.get)

@@ -32,6 +32,20 @@ from .project_files import write_json
 from .trial_display import CompactDisplay
 
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID, TrialStatus.STOPPED)
+# The supernet scores a TinyNASTuner trial reports, and which way each is better.
+OBJECTIVES = {"val_loss": "min", "val_accuracy": "max"}
+DEFAULT_OBJECTIVE = "val_accuracy"
+
+
+def objective_of(objective) -> keras_tuner.Objective:
+    """A keras_tuner.Objective from a name of OBJECTIVES (None: DEFAULT_OBJECTIVE) or an Objective as it is."""
+    if isinstance(objective, keras_tuner.Objective):
+        return objective
+    name = DEFAULT_OBJECTIVE if objective is None else objective
+    if name not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(map(repr, OBJECTIVES))} or a keras_tuner.Objective, "
+                         f"got {objective!r}")
+    return keras_tuner.Objective(name, direction=OBJECTIVES[name])
 
 
 class EvolutionOracle(keras_tuner.Oracle):
@@ -45,7 +59,8 @@ class EvolutionOracle(keras_tuner.Oracle):
         population_size, generations: trials per generation, and generations after the random first one
             (max_trials = population_size * (generations + 1)).
         parent_ratio, mutation_ratio, mutation_prob: OFA's evolution settings.
-        objective: what the tuner reports and the evolution maximizes (default "val_accuracy", max).
+        objective: what ranks the subnets: "val_loss" (the supernet's mean cross-entropy on the validation data,
+            minimized), "val_accuracy" (maximized) or a keras_tuner.Objective over the tuner's metrics.
         seed: random seed; max_attempts: tries to breed a new child that fits before a random one is taken.
     """
 
@@ -68,7 +83,7 @@ class EvolutionOracle(keras_tuner.Oracle):
         self.num_mutations = round(self.mutation_ratio * self.population_size)
         self._check_feasible()
         super().__init__(
-            objective=objective or keras_tuner.Objective("val_accuracy", direction="max"),
+            objective=objective_of(objective),
             max_trials=self.population_size * (self.generations + 1),
             hyperparameters=declare_arch_hyperparameters(space), allow_new_entries=False, tune_new_entries=False,
             seed=seed, max_retries_per_trial=max_retries_per_trial,

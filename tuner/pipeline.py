@@ -40,9 +40,10 @@ from .search_data import calibration_inputs, input_shape_of
 from .space_optimizer import SpaceOptimizationResult, optimize_space, plot_macs_cdf
 from .supernet_store import supernet_key, training_lock
 from .supernet_training import train_supernet
-from .tinynas_tuner import TinyNASTuner
+from .tinynas_tuner import TinyNASTuner, supernet_scores
 
 _DEFAULT_RESOLUTIONS = SearchSpace.__dataclass_fields__["resolutions"].default
+_OLD_FINETUNE_RATE = 3e-3   # what a best_model.json written before it recorded its learning rate was trained at
 
 
 def search(train_data, validation_data, config: SearchConfig | None = None, **settings) -> keras.Model | None:
@@ -54,7 +55,7 @@ def search(train_data, validation_data, config: SearchConfig | None = None, **se
     a resolution above the data's own (see SpaceConfig). The returned model records that resizing as its
     `input_resizing` attribute (an InputResizing; also in best_model.json), which keras_mcunet.quantize,
     export_tflite and evaluate_tflite apply to data of another size. validation_data is the search's fitness
-    (supernet accuracy) and the fine-tuning's validation set.
+    (the supernet's accuracy, or its cross-entropy with objective="val_loss") and the fine-tuning's validation set.
 
     config: a SearchConfig (settings grouped by stage: limits, space, supernet, evolution, finetune); every
     setting can also be given as a keyword argument (sram_limit=..., supernet_epochs=..., see
@@ -258,7 +259,7 @@ def _evolve(run: _Run, sub_space: SearchSpace, supernet: Supernet, data: _Search
     arch = tuner.arch_of(best)
     _, prof = run.config.limits.check(arch)
     pf.write_json(run.path(pf.BEST_ARCH),
-                  {"trial_id": best.trial_id, "supernet_val_accuracy": best.score, "space": label,
+                  {"trial_id": best.trial_id, **supernet_scores(best), "space": label,
                    "profile": profile_dict(prof), "arch": arch.to_dict()})
     return best, arch, prof
 
@@ -270,10 +271,12 @@ def _finetune(run: _Run, supernet: Supernet, best, arch, prof, data: _SearchData
     if os.path.exists(info_path):
         info = pf.read_json(info_path)
         if info.get("arch") == arch.to_dict() and info.get("finetune_epochs") == settings.epochs and info.get(
-                "finetune_from", "supernet") == settings.start_from:
+                "finetune_from", "supernet") == settings.start_from and info.get(
+                "finetune_learning_rate", _OLD_FINETUNE_RATE) == settings.learning_rate:
             run.say(f"loading the fine-tuned model from {weights_path} (val accuracy {info['val_accuracy']:.4f})")
             return load_subnet(arch, weights_path, settings.learning_rate, config.strategy)
-    backup_dir = run.path(f"{pf.FINETUNE_BACKUP}_{settings.start_from}")
+    # one backup folder per recipe: a run resumes only a fine-tuning with its own settings
+    backup_dir = run.path(f"{pf.FINETUNE_BACKUP}_{settings.start_from}_e{settings.epochs}_lr{settings.learning_rate:g}")
     training = dict(epochs=settings.epochs, learning_rate=settings.learning_rate, batch_size=config.batch_size,
                     backup_dir=backup_dir, seed=config.seed, verbose=1 if config.verbose else 0)
     if settings.start_from == "supernet":
@@ -285,7 +288,8 @@ def _finetune(run: _Run, supernet: Supernet, best, arch, prof, data: _SearchData
         model, accuracy = train_from_scratch(arch, data.train, data.validation, strategy=config.strategy, **training)
     model.save_weights(weights_path)
     pf.write_json(info_path, {"arch": arch.to_dict(), "finetune_epochs": settings.epochs,
-                              "finetune_from": settings.start_from, "val_accuracy": accuracy,
+                              "finetune_from": settings.start_from, "finetune_learning_rate": settings.learning_rate,
+                              "val_accuracy": accuracy,
                               "trial_id": best.trial_id, "profile": profile_dict(prof),
                               "input_resizing": run.resizing_to(arch.resolution).to_dict()})
     run.say(f"TinyNAS model: val accuracy {accuracy:.4f}, peak SRAM {prof.peak_sram_bytes / 1024:.1f} KB, flash "

@@ -26,6 +26,7 @@ def check_search_config(project_dir: str, config: dict) -> None:
     config = json.loads(json.dumps(config))   # tuples -> lists, as they come back from the file
     if os.path.exists(path):
         saved = read_json(path)
+        saved.setdefault("objective", "val_accuracy")   # what projects saved before the setting existed ranked by
         changed = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
         if changed:
             details = "; ".join(f"{k}: saved {saved.get(k)!r}, now {config.get(k)!r}" for k in changed)

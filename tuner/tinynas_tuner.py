@@ -1,8 +1,8 @@
 """The TinyNAS tuner: runs an EvolutionOracle's trials on a trained weight-sharing supernet.
 
-A trial's fitness is the supernet accuracy of its subnet on the validation data after batch-norm
-recalibration on a few batches of calibration (training) data. Each trial records val_accuracy (the
-objective), peak_sram_kb, flash_kb, mmacs and params_k as KerasTuner metrics, and writes arch.json (the
+A trial's fitness is the supernet score of its subnet on the validation data after batch-norm
+recalibration on a few batches of calibration (training) data. Each trial records val_accuracy and val_loss
+(the oracle's objective names which one ranks), peak_sram_kb, flash_kb, mmacs and params_k as KerasTuner metrics, and writes arch.json (the
 ArchConfig with its exact profile in bytes and MACs) to its trial folder.
 
 Built on KerasTuner's BaseTuner (its Keras `Tuner` expects Keras 3 models), so it inherits the project layout
@@ -29,7 +29,14 @@ from .limits import profile_dict
 from .project_files import write_json
 
 _ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
-_METRICS = ("peak_sram_kb", "flash_kb", "mmacs", "params_k")
+_METRICS = ("val_accuracy", "val_loss", "peak_sram_kb", "flash_kb", "mmacs", "params_k")
+
+
+def supernet_scores(trial) -> dict:
+    """A finished trial's supernet scores: {"supernet_val_accuracy": ..., "supernet_val_loss": ...} (a trial of
+    a project saved before val_loss was recorded has accuracy only)."""
+    return {f"supernet_{name}": trial.metrics.get_last_value(name) for name in ("val_accuracy", "val_loss")
+            if trial.metrics.exists(name)}
 
 
 class TinyNASTuner(BaseTuner):
@@ -118,11 +125,12 @@ class TinyNASTuner(BaseTuner):
         if not fits:   # the oracle never proposes such a subnet; a changed profiler could
             raise keras_tuner.errors.FailedTrialError(
                 f"trial {trial.trial_id} breaks the limits: {', '.join(self.limits.violations(prof))}")
-        accuracy = self.supernet.evaluate_arch(arch, validation_data, calibration_data,
-                                               batches=self.calibration_batches, batch_size=self.batch_size)
+        score = self.supernet.score_arch(arch, validation_data, calibration_data,
+                                         batches=self.calibration_batches, batch_size=self.batch_size)
         write_json(os.path.join(self.get_trial_dir(trial.trial_id), "arch.json"),
-                   {"arch": arch.to_dict(), "profile": profile_dict(prof), "val_accuracy": accuracy})
-        self._last_metrics = {self.oracle.objective.name: float(accuracy),
+                   {"arch": arch.to_dict(), "profile": profile_dict(prof), "val_accuracy": score.accuracy,
+                    "val_loss": score.loss})
+        self._last_metrics = {"val_accuracy": score.accuracy, "val_loss": score.loss,
                               "peak_sram_kb": prof.peak_sram_bytes / 1024, "flash_kb": prof.flash_bytes / 1024,
                               "mmacs": prof.macs / 1e6, "params_k": prof.params / 1e3}
         return dict(self._last_metrics)
@@ -163,21 +171,19 @@ class TinyNASTuner(BaseTuner):
         return [self.arch_of(t) for t in self.oracle.get_best_trials(num_archs)]
 
     def results_summary(self, num_trials=10):
-        """Print the best trials as a table: accuracy, peak SRAM, flash, MACs and the subnet's genes."""
-        name = self.oracle.objective.name
+        """Print the best trials as a table: accuracy, loss, peak SRAM, flash, MACs and the subnet's genes."""
         print("Results summary")
         print(f"Results in {self.project_dir}")
         print(f"Showing {num_trials} best trials")
         print(f"{self.oracle.objective}")
-        print(f"{'trial':>6} {name:>13} {'SRAM KB':>8} {'flash KB':>9} {'MMACs':>7}  subnet (depths | kernels | "
+        print(f"{'trial':>6} {'val_accuracy':>13} {'val_loss':>9} {'SRAM KB':>8} {'flash KB':>9} {'MMACs':>7}  subnet (depths | kernels | "
               f"expand ratios)")
         for t in self.oracle.get_best_trials(num_trials):
-            value = t.metrics.get_last_value(name) if t.metrics.exists(name) else float("nan")
             m = {k: (t.metrics.get_last_value(k) if t.metrics.exists(k) else float("nan")) for k in _METRICS}
             arch = self.arch_of(t)
             genes = (f"{list(arch.depths)} | {'/'.join(''.join(map(str, k)) for k in arch.ks)} | "
                      f"{'/'.join(''.join(map(str, e)) for e in arch.expand)}")
-            print(f"{t.trial_id:>6} {value:>13.4f} {m['peak_sram_kb']:>8.1f} {m['flash_kb']:>9.1f} "
+            print(f"{t.trial_id:>6} {m['val_accuracy']:>13.4f} {m['val_loss']:>9.4f} {m['peak_sram_kb']:>8.1f} {m['flash_kb']:>9.1f} "
                   f"{m['mmacs']:>7.2f}  {genes}  [{t.status}]")
 
     # --- state ----------------------------------------------------------------------------------------------
