@@ -13,7 +13,7 @@ def search(train_data, validation_data, config=None, **settings):
     max_mac_overhead, directory, project_name, overwrite, space, width_mults, resolutions, space_samples,
     min_fit_fraction, redistribute_receptive_field, supernet_epochs, supernet_steps_per_epoch,
     supernet_learning_rate, num_random, supernet_distill, shared_supernets, population_size, generations,
-    parent_ratio, mutation_ratio, mutation_prob, calibration_batches, batch_size, finetune_epochs,
+    parent_ratio, mutation_ratio, mutation_prob, objective, calibration_batches, batch_size, finetune_epochs,
     finetune_learning_rate, finetune_from, strategy, seed, verbose, worker_timeout. See tuner.pipeline.search for
     what each stage does.
     Returns the fine-tuned tf_keras model (None on a distributed worker); its `input_resizing` says how the
