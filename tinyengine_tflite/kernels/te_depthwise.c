@@ -503,7 +503,7 @@ static inline uint32_t te_dw_pkhtb(uint32_t hi, uint32_t lo) {
 /* Parts of the ring in assembly (speed builds for a real DSP core), where gcc's allocation of the unrolled C
  * spills: the row gather (te_dw_gather4_asm), the 3x3 stride-1 tiles' multiply-accumulates and whole rows. */
 #if TE_DW_FAST && defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TE_EMULATE_DSP) && \
-    defined(__OPTIMIZE__) && !defined(__PIC__)
+    defined(__OPTIMIZE__) && !defined(__PIC__) && defined(__thumb2__)   /* the routines are Thumb-2 */
 #define TE_DW_ASM 1
 #else
 #define TE_DW_ASM 0
